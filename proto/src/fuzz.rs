@@ -1,0 +1,1 @@
+//! Fuzz entry points: plain functions over arbitrary bytes (STUB).
