@@ -1,3 +1,39 @@
-fn main() {
-    println!("{}", toile_proto::probe());
+//! `toile`: the host side of Toile — field tool and (later) bridge daemon.
+//!
+//! Subcommands live in `cli/`, one file each; they parse arguments, call into the library
+//! crates and print. Every command that prints data takes `--json`.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "toile", version, about = "Offline-first LoRa mesh for Ğ1: field tool and bridge")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode a radio frame, an item or a host-link capture (hex or file) and print it readably.
+    Decode(cli::decode::DecodeArgs),
+    /// Walk through the protocol offline: sign items, frame them for the radio, decode and
+    /// verify them again. Needs no hardware and no network.
+    Demo(cli::demo::DemoArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Decode(a) => cli::decode::run(a),
+        Command::Demo(a) => cli::demo::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
 }
