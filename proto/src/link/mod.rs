@@ -9,3 +9,6 @@ impl core::fmt::Display for LinkError {
         write!(f, "{self:?}")
     }
 }
+
+/// Fuzz entry (stub).
+pub fn fuzz(_data: &[u8]) {}

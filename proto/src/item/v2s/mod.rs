@@ -35,3 +35,6 @@ impl<'a> Extrinsic<'a> {
         Err(VerifyError::BadSignature)
     }
 }
+
+/// Fuzz entry (stub).
+pub fn fuzz(_data: &[u8]) {}
