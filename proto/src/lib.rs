@@ -28,6 +28,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod address;
 pub mod crypto;
 pub mod error;
 pub mod fuzz;
