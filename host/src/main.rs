@@ -8,7 +8,11 @@ mod cli;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "toile", version, about = "Offline-first LoRa mesh for Ğ1: field tool and bridge")]
+#[command(
+    name = "toile",
+    version,
+    about = "Offline-first LoRa mesh for Ğ1: field tool and bridge"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -18,6 +22,8 @@ struct Args {
 enum Command {
     /// Decode a radio frame, an item or a host-link capture (hex or file) and print it readably.
     Decode(cli::decode::DecodeArgs),
+    /// Show the v1 public key and Ğ1 v2 address of credentials, a mnemonic or a keystore.
+    Id(cli::id::IdArgs),
     /// Walk through the protocol offline: sign items, frame them for the radio, decode and
     /// verify them again. Needs no hardware and no network.
     Demo(cli::demo::DemoArgs),
@@ -28,6 +34,7 @@ fn main() -> std::process::ExitCode {
     let result = match args.command {
         Command::Decode(a) => cli::decode::run(a),
         Command::Demo(a) => cli::demo::run(a),
+        Command::Id(a) => cli::id::run(a),
     };
     match result {
         Ok(code) => code,

@@ -36,7 +36,10 @@ impl core::fmt::Display for AddressError {
             Self::NotBase58 => f.write_str("not base58 text"),
             Self::BadLength => f.write_str("wrong length for a 32-byte account key"),
             Self::BadChecksum => f.write_str("checksum mismatch: check the address for a typo"),
-            Self::WrongPrefix(p) => write!(f, "address of network prefix {p}, expected {G1_SS58_PREFIX} (Ğ1)"),
+            Self::WrongPrefix(p) => write!(
+                f,
+                "address of network prefix {p}, expected {G1_SS58_PREFIX} (Ğ1)"
+            ),
             Self::NonCanonical => f.write_str("non-canonical base58 spelling"),
         }
     }
@@ -71,7 +74,9 @@ pub fn ss58_encode<'o>(key: &[u8; 32], prefix: u16, out: &'o mut [u8; SS58_MAX_L
     raw[plen..plen + 32].copy_from_slice(key);
     let sum = checksum(&raw[..plen + 32]);
     raw[plen + 32..plen + 34].copy_from_slice(&sum);
-    let n = bs58::encode(&raw[..plen + 34]).onto(&mut out[..]).unwrap_or(0);
+    let n = bs58::encode(&raw[..plen + 34])
+        .onto(&mut out[..])
+        .unwrap_or(0);
     core::str::from_utf8(&out[..n]).unwrap_or("")
 }
 
@@ -124,8 +129,13 @@ pub fn base58_key_encode<'o>(key: &[u8; 32], out: &'o mut [u8; BASE58_KEY_MAX_LE
 /// Parse a v1 base58 public key; only the canonical spelling of 32 bytes is accepted.
 pub fn base58_key_decode(text: &str) -> Result<[u8; 32], AddressError> {
     let mut raw = [0u8; 33];
-    let n = bs58::decode(text).onto(&mut raw[..]).map_err(|_| AddressError::NotBase58)?;
-    let key: [u8; 32] = raw.get(..n).and_then(|b| b.try_into().ok()).ok_or(AddressError::BadLength)?;
+    let n = bs58::decode(text)
+        .onto(&mut raw[..])
+        .map_err(|_| AddressError::NotBase58)?;
+    let key: [u8; 32] = raw
+        .get(..n)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(AddressError::BadLength)?;
     let mut back = [0u8; BASE58_KEY_MAX_LEN];
     if base58_key_encode(&key, &mut back) != text {
         return Err(AddressError::NonCanonical);
@@ -155,11 +165,15 @@ mod tests {
     fn substrate_generic_prefix_matches_known_address() {
         // Alice's sr25519 public key and its generic (prefix 42) address, from Substrate docs.
         let alice: [u8; 32] = [
-            0xd4, 0x35, 0x93, 0xc7, 0x15, 0xfd, 0xd3, 0x1c, 0x61, 0x14, 0x1a, 0xbd, 0x04, 0xa9, 0x9f, 0xd6, 0x82,
-            0x2c, 0x85, 0x58, 0x85, 0x4c, 0xcd, 0xe3, 0x9a, 0x56, 0x84, 0xe7, 0xa5, 0x6d, 0xa2, 0x7d,
+            0xd4, 0x35, 0x93, 0xc7, 0x15, 0xfd, 0xd3, 0x1c, 0x61, 0x14, 0x1a, 0xbd, 0x04, 0xa9,
+            0x9f, 0xd6, 0x82, 0x2c, 0x85, 0x58, 0x85, 0x4c, 0xcd, 0xe3, 0x9a, 0x56, 0x84, 0xe7,
+            0xa5, 0x6d, 0xa2, 0x7d,
         ];
         let mut buf = [0u8; SS58_MAX_LEN];
-        assert_eq!(ss58_encode(&alice, 42, &mut buf), "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
+        assert_eq!(
+            ss58_encode(&alice, 42, &mut buf),
+            "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+        );
         assert_eq!(
             parse_account("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"),
             Err(AddressError::WrongPrefix(42))
@@ -173,7 +187,11 @@ mod tests {
         let addr = ss58_encode(&key, G1_SS58_PREFIX, &mut buf);
         let mut bad = heapless::String::<64>::new();
         for (i, c) in addr.chars().enumerate() {
-            let _ = bad.push(if i == 10 { if c == 'a' { 'b' } else { 'a' } } else { c });
+            let _ = bad.push(if i == 10 {
+                if c == 'a' { 'b' } else { 'a' }
+            } else {
+                c
+            });
         }
         assert!(ss58_decode(&bad).is_err());
         assert_eq!(base58_key_decode("0OIl"), Err(AddressError::NotBase58));

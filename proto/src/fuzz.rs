@@ -23,11 +23,17 @@ pub fn radio_frame(data: &[u8]) {
 /// Items: first byte is the kind, the rest the item bytes. Parsing must never panic; a parsed
 /// item must re-expose exactly its bytes and survive id and signature computation.
 pub fn item(data: &[u8]) {
-    let Some((&kind, bytes)) = data.split_first() else { return };
+    let Some((&kind, bytes)) = data.split_first() else {
+        return;
+    };
     if let Ok(item) = Item::parse(ItemKind::from_u8(kind), bytes) {
         assert_eq!(item.bytes(), bytes);
         let _ = item.id();
-        let profile = ChainProfile { genesis_hash: [0; 32], spec_version: 1100, tx_version: 1 };
+        let profile = ChainProfile {
+            genesis_hash: [0; 32],
+            spec_version: 1100,
+            tx_version: 1,
+        };
         let _ = item.verify(&profile);
     }
 }

@@ -52,7 +52,10 @@ pub enum KeyError {
 
 /// A signing key. Secrets are zeroed on drop.
 pub enum Keypair {
-    Ed25519 { seed: Zeroizing<[u8; 32]>, public: [u8; 32] },
+    Ed25519 {
+        seed: Zeroizing<[u8; 32]>,
+        public: [u8; 32],
+    },
     Sr25519(Box<schnorrkel::Keypair>),
 }
 
@@ -70,15 +73,20 @@ const CESIUM_P: u32 = 1;
 impl Keypair {
     /// Cesium-style credentials: the scrypt output is the ed25519 seed.
     pub fn from_credentials(salt: &str, password: &str) -> Self {
-        let params = scrypt::Params::new(CESIUM_LOG_N, CESIUM_R, CESIUM_P, 32).expect("constant scrypt parameters are valid");
+        let params = scrypt::Params::new(CESIUM_LOG_N, CESIUM_R, CESIUM_P, 32)
+            .expect("constant scrypt parameters are valid");
         let mut seed = Zeroizing::new([0u8; 32]);
-        scrypt::scrypt(password.as_bytes(), salt.as_bytes(), &params, &mut seed[..]).expect("32-byte output is valid for scrypt");
+        scrypt::scrypt(password.as_bytes(), salt.as_bytes(), &params, &mut seed[..])
+            .expect("32-byte output is valid for scrypt");
         Self::from_ed25519_seed(*seed)
     }
 
     pub fn from_ed25519_seed(seed: [u8; 32]) -> Self {
         let public = ed25519_public(&seed);
-        Self::Ed25519 { seed: Zeroizing::new(seed), public }
+        Self::Ed25519 {
+            seed: Zeroizing::new(seed),
+            public,
+        }
     }
 
     /// A secret URI: `"<mnemonic>[//hard|/soft]*[///password]"`, as in Substrate tools.
@@ -125,7 +133,10 @@ impl Keypair {
             Self::Sr25519(pair) => {
                 let cc = ChainCode(j.chain_code);
                 let secret = if j.hard {
-                    pair.secret.hard_derive_mini_secret_key(Some(cc), b"").0.expand(ExpansionMode::Ed25519)
+                    pair.secret
+                        .hard_derive_mini_secret_key(Some(cc), b"")
+                        .0
+                        .expand(ExpansionMode::Ed25519)
                 } else {
                     pair.secret.derived_key_simple(cc, []).0
                 };
@@ -183,7 +194,8 @@ impl Keypair {
                 Ok(Self::from_ed25519_seed(seed))
             }
             Scheme::Sr25519 => {
-                let secret = schnorrkel::SecretKey::from_bytes(bytes).map_err(|_| KeyError::BadSecret(scheme))?;
+                let secret = schnorrkel::SecretKey::from_bytes(bytes)
+                    .map_err(|_| KeyError::BadSecret(scheme))?;
                 Ok(Self::Sr25519(Box::new(secret.to_keypair())))
             }
         }
@@ -194,7 +206,9 @@ impl Keypair {
 pub fn generate_mnemonic() -> String {
     let mut entropy = Zeroizing::new([0u8; 16]);
     getrandom::getrandom(&mut entropy[..]).expect("the OS random number generator is available");
-    bip39::Mnemonic::from_entropy(&entropy[..]).expect("16 bytes is valid BIP-39 entropy").to_string()
+    bip39::Mnemonic::from_entropy(&entropy[..])
+        .expect("16 bytes is valid BIP-39 entropy")
+        .to_string()
 }
 
 struct Junction {
@@ -209,7 +223,9 @@ fn split_suri(suri: &str) -> Result<(&str, Vec<Junction>, Option<&str>), KeyErro
         Some((r, p)) => (r, Some(p)),
         None => (suri, None),
     };
-    let Some(first) = rest.find('/') else { return Ok((rest.trim(), Vec::new(), password)) };
+    let Some(first) = rest.find('/') else {
+        return Ok((rest.trim(), Vec::new(), password));
+    };
     let (phrase, mut path) = rest.split_at(first);
     let mut junctions = Vec::new();
     while !path.is_empty() {
@@ -220,7 +236,11 @@ fn split_suri(suri: &str) -> Result<(&str, Vec<Junction>, Option<&str>), KeyErro
         if text.is_empty() {
             return Err(KeyError::Path(suri[first..].to_owned()));
         }
-        junctions.push(Junction { text: text.to_owned(), hard, chain_code: chain_code(text) });
+        junctions.push(Junction {
+            text: text.to_owned(),
+            hard,
+            chain_code: chain_code(text),
+        });
         path = &path[end..];
     }
     Ok((phrase.trim(), junctions, password))
@@ -251,23 +271,35 @@ fn chain_code(text: &str) -> [u8; 32] {
 mod tests {
     use super::*;
 
-    const DEV_PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
+    const DEV_PHRASE: &str =
+        "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 
     #[test]
     fn cesium_credentials_match_duniterpy() {
         // duniterpy SigningKey.from_credentials("rootsalt", "rootpass").pubkey
         let k = Keypair::from_credentials("rootsalt", "rootpass");
-        assert_eq!(k.v1_pubkey(), "49WYZztGYb59QTN2BQM441nhM3xt2hCRujkF4r6XCpPV");
+        assert_eq!(
+            k.v1_pubkey(),
+            "49WYZztGYb59QTN2BQM441nhM3xt2hCRujkF4r6XCpPV"
+        );
         assert!(k.v2_address().starts_with("g1"));
     }
 
     #[test]
     fn substrate_dev_accounts() {
         // Well-known Substrate development keys (subkey inspect //Alice).
-        let alice_sr = Keypair::from_suri(&format!("{DEV_PHRASE}//Alice"), Scheme::Sr25519).unwrap();
-        assert_eq!(hex::encode(alice_sr.public()), "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
-        let alice_ed = Keypair::from_suri(&format!("{DEV_PHRASE}//Alice"), Scheme::Ed25519).unwrap();
-        assert_eq!(hex::encode(alice_ed.public()), "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee");
+        let alice_sr =
+            Keypair::from_suri(&format!("{DEV_PHRASE}//Alice"), Scheme::Sr25519).unwrap();
+        assert_eq!(
+            hex::encode(alice_sr.public()),
+            "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
+        );
+        let alice_ed =
+            Keypair::from_suri(&format!("{DEV_PHRASE}//Alice"), Scheme::Ed25519).unwrap();
+        assert_eq!(
+            hex::encode(alice_ed.public()),
+            "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee"
+        );
     }
 
     #[test]
@@ -282,8 +314,12 @@ mod tests {
             };
             let sig = k.sign(b"payload");
             let r = match scheme {
-                Scheme::Ed25519 => toile_proto::crypto::ed25519_verify(&k.public(), &sig, b"payload"),
-                Scheme::Sr25519 => toile_proto::crypto::sr25519_verify(&k.public(), &sig, b"payload"),
+                Scheme::Ed25519 => {
+                    toile_proto::crypto::ed25519_verify(&k.public(), &sig, b"payload")
+                }
+                Scheme::Sr25519 => {
+                    toile_proto::crypto::sr25519_verify(&k.public(), &sig, b"payload")
+                }
             };
             assert_eq!(r, Ok(()), "{scheme}");
         }
@@ -291,8 +327,17 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_clear_errors() {
-        assert!(matches!(Keypair::from_suri("not a mnemonic", Scheme::Sr25519), Err(KeyError::Mnemonic(_))));
-        assert!(matches!(Keypair::from_suri(&format!("{DEV_PHRASE}//"), Scheme::Sr25519), Err(KeyError::Path(_))));
-        assert!(matches!("rsa".parse::<Scheme>(), Err(KeyError::UnknownScheme(_))));
+        assert!(matches!(
+            Keypair::from_suri("not a mnemonic", Scheme::Sr25519),
+            Err(KeyError::Mnemonic(_))
+        ));
+        assert!(matches!(
+            Keypair::from_suri(&format!("{DEV_PHRASE}//"), Scheme::Sr25519),
+            Err(KeyError::Path(_))
+        ));
+        assert!(matches!(
+            "rsa".parse::<Scheme>(),
+            Err(KeyError::UnknownScheme(_))
+        ));
     }
 }

@@ -24,7 +24,10 @@ const P: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum KeystoreError {
     #[error("cannot read or write keystore {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("keystore {0} is not a Toile keystore file (malformed JSON: {1})")]
     Format(String, serde_json::Error),
     #[error("keystore version {0} is newer than this toile understands; upgrade toile")]
@@ -58,10 +61,17 @@ struct Kdf {
     salt_hex: String,
 }
 
-fn derive(passphrase: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+fn derive(
+    passphrase: &str,
+    salt: &[u8],
+    log_n: u8,
+    r: u32,
+    p: u32,
+) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
     let params = scrypt::Params::new(log_n, r, p, 32).map_err(|_| KeystoreError::Kdf)?;
     let mut key = Zeroizing::new([0u8; 32]);
-    scrypt::scrypt(passphrase.as_bytes(), salt, &params, &mut key[..]).map_err(|_| KeystoreError::Kdf)?;
+    scrypt::scrypt(passphrase.as_bytes(), salt, &params, &mut key[..])
+        .map_err(|_| KeystoreError::Kdf)?;
     Ok(key)
 }
 
@@ -73,7 +83,10 @@ fn aad(scheme: Scheme, public: &[u8; 32]) -> Vec<u8> {
 
 /// Encrypt `key` under `passphrase` and write it to `path` atomically.
 pub fn save(path: &Path, key: &Keypair, passphrase: &str) -> Result<(), KeystoreError> {
-    let io = |source| KeystoreError::Io { path: path.display().to_string(), source };
+    let io = |source| KeystoreError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 24];
     getrandom::getrandom(&mut salt).map_err(|e| io(std::io::Error::other(e)))?;
@@ -83,14 +96,26 @@ pub fn save(path: &Path, key: &Keypair, passphrase: &str) -> Result<(), Keystore
     let public = key.public();
     let secret = key.secret_bytes();
     let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: &secret, aad: &aad(key.scheme(), &public) })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &secret,
+                aad: &aad(key.scheme(), &public),
+            },
+        )
         .map_err(|_| KeystoreError::Decrypt)?;
     let file = File {
         version: VERSION,
         scheme: key.scheme(),
         public_hex: hex::encode(public),
         v2_address: key.v2_address(),
-        kdf: Kdf { name: "scrypt".into(), log_n: LOG_N, r: R, p: P, salt_hex: hex::encode(salt) },
+        kdf: Kdf {
+            name: "scrypt".into(),
+            log_n: LOG_N,
+            r: R,
+            p: P,
+            salt_hex: hex::encode(salt),
+        },
         cipher: "xchacha20poly1305".into(),
         nonce_hex: hex::encode(nonce),
         ciphertext_hex: hex::encode(ct),
@@ -113,15 +138,25 @@ pub fn save(path: &Path, key: &Keypair, passphrase: &str) -> Result<(), Keystore
 /// Read and decrypt a keystore file.
 pub fn load(path: &Path, passphrase: &str) -> Result<Keypair, KeystoreError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| KeystoreError::Io { path: name.clone(), source })?;
-    let file: File = serde_json::from_slice(&bytes).map_err(|e| KeystoreError::Format(name.clone(), e))?;
+    let bytes = std::fs::read(path).map_err(|source| KeystoreError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    let file: File =
+        serde_json::from_slice(&bytes).map_err(|e| KeystoreError::Format(name.clone(), e))?;
     if file.version != VERSION {
         return Err(KeystoreError::Version(file.version));
     }
     let bad = |_| KeystoreError::Format(name.clone(), serde::de::Error::custom("bad hex field"));
     let salt = hex::decode(&file.kdf.salt_hex).map_err(bad)?;
-    let nonce: [u8; 24] = hex::decode(&file.nonce_hex).map_err(bad)?.try_into().map_err(|_| KeystoreError::Decrypt)?;
-    let public: [u8; 32] = hex::decode(&file.public_hex).map_err(bad)?.try_into().map_err(|_| KeystoreError::Decrypt)?;
+    let nonce: [u8; 24] = hex::decode(&file.nonce_hex)
+        .map_err(bad)?
+        .try_into()
+        .map_err(|_| KeystoreError::Decrypt)?;
+    let public: [u8; 32] = hex::decode(&file.public_hex)
+        .map_err(bad)?
+        .try_into()
+        .map_err(|_| KeystoreError::Decrypt)?;
     let ct = hex::decode(&file.ciphertext_hex).map_err(bad)?;
     if file.kdf.name != "scrypt" || file.cipher != "xchacha20poly1305" {
         return Err(KeystoreError::Kdf);
@@ -130,7 +165,13 @@ pub fn load(path: &Path, passphrase: &str) -> Result<Keypair, KeystoreError> {
     let cipher = XChaCha20Poly1305::new((&*k).into());
     let secret = Zeroizing::new(
         cipher
-            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: &aad(file.scheme, &public) })
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &ct,
+                    aad: &aad(file.scheme, &public),
+                },
+            )
             .map_err(|_| KeystoreError::Decrypt)?,
     );
     let key = Keypair::from_secret_bytes(file.scheme, &secret)?;
@@ -167,7 +208,10 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
         v["public_hex"] = serde_json::Value::String("00".repeat(32));
         std::fs::write(&path, v.to_string()).unwrap();
-        assert!(matches!(load(&path, "correct horse"), Err(KeystoreError::Decrypt)));
+        assert!(matches!(
+            load(&path, "correct horse"),
+            Err(KeystoreError::Decrypt)
+        ));
         std::fs::write(&path, "garbage").unwrap();
         assert!(matches!(load(&path, "x"), Err(KeystoreError::Format(..))));
     }
