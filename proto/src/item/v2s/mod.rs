@@ -468,3 +468,76 @@ pub fn fuzz(data: &[u8]) {
     };
     let _ = x.verify(&profile);
 }
+
+#[cfg(test)]
+mod tests {
+    //! Runs with and without `std`: the no-alloc parse and streaming Ed25519 paths.
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::*;
+
+    fn vector(json: &str) -> (Vec<u8>, ChainProfile) {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let bytes = hex::decode(v["extrinsic_hex"].as_str().unwrap()).unwrap();
+        let mut genesis_hash = [0u8; 32];
+        hex::decode_to_slice(v["genesis_hash_hex"].as_str().unwrap(), &mut genesis_hash).unwrap();
+        let profile = ChainProfile {
+            genesis_hash,
+            spec_version: v["spec_version"].as_u64().unwrap() as u32,
+            tx_version: v["tx_version"].as_u64().unwrap() as u32,
+        };
+        (bytes, profile)
+    }
+
+    #[test]
+    fn ed25519_streaming_verify_short_payload() {
+        let (b, p) = vector(include_str!(
+            "../../../tests/vectors/v2s/add_cert_ed25519.json"
+        ));
+        let x = Extrinsic::parse(&b).unwrap();
+        assert_eq!(x.call(), Call::AddCert { receiver: 4242 });
+        assert!(x.call_bytes().len() + x.extra.len() + IMPLICIT_LEN <= MAX_UNHASHED_PAYLOAD);
+        assert_eq!(x.verify(&p), Ok(()));
+        fuzz(&b);
+    }
+
+    #[test]
+    fn ed25519_streaming_verify_hashed_payload() {
+        let (b, p) = vector(include_str!(
+            "../../../tests/vectors/v2s/revoke_identity_legacy_ed25519.json"
+        ));
+        let x = Extrinsic::parse(&b).unwrap();
+        assert!(x.call_bytes().len() + x.extra.len() + IMPLICIT_LEN > MAX_UNHASHED_PAYLOAD);
+        assert_eq!(x.verify(&p), Ok(()));
+        let mut other = p;
+        other.genesis_hash[0] ^= 0x80;
+        assert_eq!(x.verify(&other), Err(VerifyError::BadSignature));
+    }
+
+    #[test]
+    fn sr25519_needs_std() {
+        let (b, p) = vector(include_str!(
+            "../../../tests/vectors/v2s/add_cert_sr25519.json"
+        ));
+        let x = Extrinsic::parse(&b).unwrap();
+        assert_eq!(x.key_type(), KeyType::Sr25519);
+        let expected = if cfg!(feature = "std") {
+            Ok(())
+        } else {
+            Err(VerifyError::UnsupportedKeyType)
+        };
+        assert_eq!(x.verify(&p), expected);
+    }
+
+    #[test]
+    fn display_says_what_to_do() {
+        let e = DecodeError::new(100, ErrorKind::Extrinsic(ExtrinsicError::MortalEra));
+        assert_eq!(
+            std::format!("{e}"),
+            "byte 100: extrinsic: mortal era; re-sign with an immortal era to relay over the mesh"
+        );
+        let e = ExtrinsicError::UnsupportedCall { pallet: 6, call: 0 };
+        assert_eq!(std::format!("{e}"), "unsupported call 6.0");
+    }
+}
