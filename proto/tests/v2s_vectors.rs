@@ -24,8 +24,8 @@ const TX_VERSION: u32 = 1;
 const ED_SEED: [u8; 32] = hex32("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
 /// sr25519 mini secret key of every sr25519 vector.
 const SR_SEED: [u8; 32] = [0x42; 32];
-/// Another account, the recipient / new identity.
-const BOB: [u8; 32] = hex32("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+/// Another account (RFC 8032 test 2 public key): the recipient / new identity owner.
+const BOB: [u8; 32] = hex32("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
 
 const fn hex32(s: &str) -> [u8; 32] {
     let b = s.as_bytes();
