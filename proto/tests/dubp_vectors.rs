@@ -114,7 +114,9 @@ fn every_single_bit_flip_is_refused() {
             }
             dubp::fuzz(&m);
         }
-        println!("{name}: {decode_errors} decode errors, {accepted_but_bad_sig} signature failures");
+        println!(
+            "{name}: {decode_errors} decode errors, {accepted_but_bad_sig} signature failures"
+        );
     }
 }
 
@@ -153,7 +155,9 @@ fn accessors_expose_the_transaction() {
     let inputs: Vec<_> = tx.inputs().collect();
     assert_eq!(inputs.len(), 1);
     assert_eq!(inputs[0].amount, 10_000);
-    assert!(matches!(inputs[0].source, Source::Dividend { pubkey, block: 744_001 } if *pubkey == issuer));
+    assert!(
+        matches!(inputs[0].source, Source::Dividend { pubkey, block: 744_001 } if *pubkey == issuer)
+    );
     assert!(tx.has_standard_unlocks());
     let outputs: Vec<_> = tx.outputs().collect();
     assert_eq!(outputs.len(), 2);
@@ -172,12 +176,25 @@ fn dubp_kind(e: DecodeError) -> DubpError {
 fn text_side_rejects_non_canonical_forms() {
     let text = std::fs::read_to_string(vector_dir().join("identity.dubp")).unwrap();
     // A leading '1' adds a zero byte: not 32 bytes.
-    let issuer = text.lines().nth(3).unwrap().strip_prefix("Issuer: ").unwrap();
+    let issuer = text
+        .lines()
+        .nth(3)
+        .unwrap()
+        .strip_prefix("Issuer: ")
+        .unwrap();
     let bad = text.replace(issuer, &format!("1{issuer}"));
     let e = dubp::from_text(&bad).unwrap_err();
-    assert_eq!((e.offset, dubp_kind(e)), (text.find(issuer).unwrap(), DubpError::BadPubkey));
+    assert_eq!(
+        (e.offset, dubp_kind(e)),
+        (text.find(issuer).unwrap(), DubpError::BadPubkey)
+    );
     // Lowercase hash.
-    let ts = text.lines().nth(5).unwrap().strip_prefix("Timestamp: ").unwrap();
+    let ts = text
+        .lines()
+        .nth(5)
+        .unwrap()
+        .strip_prefix("Timestamp: ")
+        .unwrap();
     let e = dubp::from_text(&text.replace(ts, &ts.to_lowercase())).unwrap_err();
     assert_eq!(dubp_kind(e), DubpError::BadHash);
     // Leading zero in a number.
@@ -210,7 +227,10 @@ fn compact_side_rejects_non_canonical_forms() {
     let mut m = vec![compact[0], 0, 2 * 4, b'g', b'1'];
     m.extend_from_slice(&compact[2..]);
     let e = Document::parse(&m).unwrap_err();
-    assert_eq!((e.offset, dubp_kind(e)), (2, DubpError::WellKnownCurrencySpelledOut));
+    assert_eq!(
+        (e.offset, dubp_kind(e)),
+        (2, DubpError::WellKnownCurrencySpelledOut)
+    );
     // Reserved tag bits.
     let mut m = compact.clone();
     m[0] |= 0x08;
@@ -264,7 +284,10 @@ fn duniterpy_oracle_accepts_vectors_and_our_renders() {
                 .unwrap_or_else(|e| {
                     panic!("python3 is required for the duniterpy oracle ({e}); install python3 with venv, or set TOILE_SKIP_PYTHON=1")
                 });
-            assert!(status.success(), "python3 -m venv {venv:?} failed (is python3-venv installed?); or set TOILE_SKIP_PYTHON=1");
+            assert!(
+                status.success(),
+                "python3 -m venv {venv:?} failed (is python3-venv installed?); or set TOILE_SKIP_PYTHON=1"
+            );
         }
         let status = Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "duniterpy==1.2.1"])

@@ -2,10 +2,10 @@
 //! with the text parser.
 
 use super::{
-    Blockstamp, Body, Certification, Condition, Currency, DocType, Document, DubpError, Identity,
-    Input, Membership, MembershipKind, Output, Revocation, Source, Transaction, Unlock,
-    UnlockParam, CURRENCY_LEN, MAX_COMMENT_LEN, MAX_CONDITION_LEN, MAX_TX_ENTRIES, TAG_CERTIFICATION,
-    TAG_IDENTITY, TAG_MEMBERSHIP, TAG_REVOCATION, TAG_TRANSACTION, UID_LEN,
+    Blockstamp, Body, CURRENCY_LEN, Certification, Condition, Currency, DocType, Document,
+    DubpError, Identity, Input, MAX_COMMENT_LEN, MAX_CONDITION_LEN, MAX_TX_ENTRIES, Membership,
+    MembershipKind, Output, Revocation, Source, TAG_CERTIFICATION, TAG_IDENTITY, TAG_MEMBERSHIP,
+    TAG_REVOCATION, TAG_TRANSACTION, Transaction, UID_LEN, Unlock, UnlockParam,
 };
 use crate::scale::Reader;
 use crate::{DecodeError, ErrorKind};
@@ -135,8 +135,8 @@ fn currency<'a>(r: &mut Reader<'a>) -> Result<Currency<'a>, DecodeError> {
         CURRENCY_EXPLICIT => {
             let pos = r.pos();
             let name = r.compact_bytes(*CURRENCY_LEN.end())?;
-            let name = ascii_str(name, valid_currency)
-                .ok_or(dubp_err(pos, DubpError::BadCurrency))?;
+            let name =
+                ascii_str(name, valid_currency).ok_or(dubp_err(pos, DubpError::BadCurrency))?;
             if well_known_currency(name).is_some() {
                 return Err(dubp_err(pos, DubpError::WellKnownCurrencySpelledOut));
             }
@@ -486,7 +486,9 @@ impl<'a> Iterator for Unlocks<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         self.left = self.left.checked_sub(1)?;
         match &mut self.r {
-            Some(r) => unlock(r).ok().map(|(index, params)| Unlock { index, params }),
+            Some(r) => unlock(r)
+                .ok()
+                .map(|(index, params)| Unlock { index, params }),
             None => {
                 let index = self.next_index;
                 self.next_index += 1;
@@ -552,9 +554,8 @@ pub(super) fn valid_currency(b: &[u8]) -> bool {
 /// DUBP comment characters (`[ a-zA-Z0-9-_:/;*\[\]()?!^+=@&~#{}|\\<>%.]{0,255}`).
 pub(super) fn valid_comment(b: &[u8]) -> bool {
     b.len() <= MAX_COMMENT_LEN
-        && b.iter().all(|c| {
-            c.is_ascii_alphanumeric() || b" -_:/;*[]()?!^+=@&~#{}|\\<>%.".contains(c)
-        })
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b" -_:/;*[]()?!^+=@&~#{}|\\<>%.".contains(c))
 }
 
 /// Characters of the output condition grammar (SIG, XHX, CSV, CLTV, parentheses, `&&`, `||`,

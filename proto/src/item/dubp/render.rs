@@ -2,9 +2,7 @@
 
 use base64::Engine;
 
-use super::{
-    Blockstamp, Body, Condition, Document, MembershipKind, Source, UnlockParam, VERSION,
-};
+use super::{Blockstamp, Body, Condition, Document, MembershipKind, Source, UnlockParam, VERSION};
 use crate::crypto::Sink;
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";

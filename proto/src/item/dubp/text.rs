@@ -6,10 +6,10 @@ use std::vec::Vec;
 use base64::Engine;
 
 use super::compact::{
-    dubp_err, plain_sig, valid_comment, valid_condition, valid_currency, valid_uid,
-    well_known_currency, FLAG_MEMBERSHIP_OUT, FLAG_TX_COMMENT, FLAG_TX_STANDARD_UNLOCKS,
-    INPUT_D_ISSUER, INPUT_D_KEY, INPUT_T, KIND_SHIFT, MAX_BASE, OUTPUT_RAW, OUTPUT_SIG_ISSUER,
-    OUTPUT_SIG_KEY, PARAM_SIG, PARAM_XHX,
+    FLAG_MEMBERSHIP_OUT, FLAG_TX_COMMENT, FLAG_TX_STANDARD_UNLOCKS, INPUT_D_ISSUER, INPUT_D_KEY,
+    INPUT_T, KIND_SHIFT, MAX_BASE, OUTPUT_RAW, OUTPUT_SIG_ISSUER, OUTPUT_SIG_KEY, PARAM_SIG,
+    PARAM_XHX, dubp_err, plain_sig, valid_comment, valid_condition, valid_currency, valid_uid,
+    well_known_currency,
 };
 use super::{DocType, Document, DubpError, MAX_TX_ENTRIES};
 use crate::scale::{put_compact, put_compact_bytes};
@@ -242,7 +242,12 @@ fn key_or_ref(
     }
 }
 
-fn input(pos: usize, line: &str, issuers: &[[u8; 32]], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+fn input(
+    pos: usize,
+    line: &str,
+    issuers: &[[u8; 32]],
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
     let (amount, base, rest_pos, rest) = amount_base(pos, line, DubpError::BadInput)?;
     let mut parts = rest.splitn(3, ':');
     let (Some(kind), Some(id), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
@@ -294,7 +299,12 @@ fn unlock(pos: usize, line: &str, out: &mut Vec<u8>) -> Result<Option<u64>, Deco
     Ok(standard.then_some(index))
 }
 
-fn output(pos: usize, line: &str, issuers: &[[u8; 32]], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+fn output(
+    pos: usize,
+    line: &str,
+    issuers: &[[u8; 32]],
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
     let (amount, base, cond_pos, cond) = amount_base(pos, line, DubpError::BadOutput)?;
     let (kind, tail) = match plain_sig(cond.as_bytes()) {
         Some(key) => key_or_ref(issuers, &key, OUTPUT_SIG_KEY, OUTPUT_SIG_ISSUER),
@@ -322,9 +332,8 @@ fn output(pos: usize, line: &str, issuers: &[[u8; 32]], out: &mut Vec<u8>) -> Re
 }
 
 fn number(pos: usize, s: &str) -> Result<u64, DecodeError> {
-    let ok = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && (s == "0" || !s.starts_with('0'));
+    let ok =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     ok.then(|| s.parse::<u64>().ok())
         .flatten()
         .ok_or(dubp_err(pos, DubpError::BadNumber))
