@@ -326,3 +326,39 @@ fn python_has_duniterpy(python: &Path) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// Deterministic mutation fuzzing from the vectors (byte overwrites, insertions, deletions,
+/// truncations): `dubp::fuzz` must never panic and any accepted document must round-trip.
+#[test]
+fn mutations_never_panic() {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut accepted = 0usize;
+    for (_, _, compact) in vectors() {
+        for _ in 0..2_000 {
+            let mut m = compact.clone();
+            for _ in 0..=(next() % 3) {
+                let at = (next() as usize) % (m.len() + 1);
+                match next() % 4 {
+                    0 if at < m.len() => m[at] = next() as u8,
+                    1 => m.insert(at, next() as u8),
+                    2 if at < m.len() => {
+                        m.remove(at);
+                    }
+                    _ => m.truncate(at),
+                }
+            }
+            dubp::fuzz(&m);
+            if let Ok(doc) = Document::parse(&m) {
+                accepted += 1;
+                assert!(doc.verify().is_err() || m == compact);
+            }
+        }
+    }
+    println!("mutations accepted by the decoder (all failing verification): {accepted}");
+}
