@@ -165,10 +165,9 @@ pub(super) fn pubkey<S: Sink + ?Sized>(s: &mut S, key: &[u8; 32]) {
 fn hash<S: Sink + ?Sized>(s: &mut S, h: &[u8; 32]) {
     let mut buf = [0u8; 64];
     for (pair, b) in buf.chunks_exact_mut(2).zip(h) {
-        pair.copy_from_slice(&[
-            HEX_UPPER[usize::from(b >> 4)],
-            HEX_UPPER[usize::from(b & 0x0F)],
-        ]);
+        for (out, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0F]) {
+            *out = HEX_UPPER.get(usize::from(nibble)).copied().unwrap_or(b'0');
+        }
     }
     s.put(&buf);
 }
