@@ -542,5 +542,3 @@ mod tests {
     }
 }
 
-/// Fuzz entry (stub).
-pub fn fuzz(_data: &[u8]) {}
