@@ -345,6 +345,9 @@ impl<'a> FrameRepr<'a> {
 pub struct Entries<'a>(&'a [u8]);
 
 impl<'a> Entries<'a> {
+    /// No entries: not a valid items body, but iterates (to nothing); used for empty batches.
+    pub const EMPTY: Entries<'static> = Entries(&[]);
+
     /// Check every entry of untrusted bytes; afterwards iteration cannot fail.
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
