@@ -378,7 +378,7 @@ impl<'a> IdList<'a> {
     const ID_LEN: usize = 8;
 
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        if bytes.len() % Self::ID_LEN != 0 {
+        if !bytes.len().is_multiple_of(Self::ID_LEN) {
             return Err(DecodeError::new(
                 bytes.len() - bytes.len() % Self::ID_LEN,
                 LinkError::BadIdList.into(),
