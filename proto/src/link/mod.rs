@@ -140,7 +140,9 @@ pub fn fuzz(data: &[u8]) {
 
 fn check_payload(r: Result<&[u8], LinkError>) {
     let Ok(payload) = r else { return };
-    if let Ok(packet) = Packet::parse(payload) {
+    if let Ok(packet) = Packet::parse(payload)
+        && payload.len() <= 1_024
+    {
         let mut out = [0u8; 1_024];
         let Ok(n) = packet.emit(&mut out) else {
             panic!("parsed packet did not re-emit");
