@@ -733,7 +733,6 @@ fn error_display_is_meaningful() {
         FrameError::TooLong,
         FrameError::NoEntries,
         FrameError::EmptyItem,
-        FrameError::KindNotEncodable(200),
         FrameError::FragmentCount,
         FrameError::FragmentIndex,
         FrameError::FragmentLength,

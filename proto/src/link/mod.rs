@@ -14,6 +14,11 @@
 //!    COBS (the `cobs` crate, postcard's) removes every `0x00` from the frame so the delimiter
 //!    is unambiguous: a decoder that starts mid-stream, or sees garbage or a truncated frame,
 //!    resynchronises at the next `0x00` and never loses the good frame after a bad one. The
+//!    A sender that opens or reopens a stream writes one `0x00` first, which terminates
+//!    whatever partial frame it may have left behind (an empty frame is ignored); otherwise the
+//!    first good frame would be glued to that partial one and refused with it. The same holds
+//!    if a line error eats a delimiter: the two frames it separated are lost together, and
+//!    the `seq`/[`Message::Ack`] resume logic re-sends them. The
 //!    CRC-32 catches line noise on a serial cable before the Noise layer sees it (a Noise
 //!    decryption failure would otherwise kill the session).
 //!

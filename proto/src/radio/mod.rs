@@ -100,8 +100,6 @@ pub enum FrameError {
     NoEntries,
     /// An entry (or fragment) with zero item bytes.
     EmptyItem,
-    /// An item kind that does not fit the 7 bits of an entry's kind byte.
-    KindNotEncodable(u8),
     /// A fragment claims fewer than 2 fragments in total.
     FragmentCount,
     /// A fragment's index is past its last index.
@@ -126,9 +124,6 @@ impl fmt::Display for FrameError {
             Self::TooLong => write!(f, "frame longer than {MAX_FRAME_LEN} bytes"),
             Self::NoEntries => f.write_str("items frame carries no item"),
             Self::EmptyItem => f.write_str("entry with an empty item"),
-            Self::KindNotEncodable(k) => {
-                write!(f, "item kind {k} cannot be encoded in an entry (max 127)")
-            }
             Self::FragmentCount => f.write_str("fragment claims fewer than 2 fragments"),
             Self::FragmentIndex => f.write_str("fragment index is past the last index"),
             Self::FragmentLength => f.write_str("fragment lengths are inconsistent"),
