@@ -53,6 +53,10 @@ pub struct DecodeArgs {
     spec_version: u32,
     #[arg(long, default_value_t = 1)]
     tx_version: u32,
+    /// In hex text input, every line is a separate blob (default: blank or comment lines
+    /// separate blobs, so one blob may span lines).
+    #[arg(long)]
+    per_line: bool,
     /// Print JSON (one object per input blob, one per line).
     #[arg(long)]
     json: bool,
@@ -108,15 +112,15 @@ fn inputs(a: &DecodeArgs) -> anyhow::Result<Vec<Blob>> {
     match (&a.hex, &a.file) {
         (Some(h), None) if h == "-" => {
             let text = std::io::read_to_string(std::io::stdin()).context("reading stdin")?;
-            text_blobs(&text, a.format)
+            text_blobs(&text, a.format, a.per_line)
         }
         (Some(h), None) => Ok(vec![(None, parse_hex(h)?, a.format)]),
         (None, Some(path)) => {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             match std::str::from_utf8(&bytes) {
                 Ok(text) if text.starts_with("Version: 10\n") => Ok(vec![(None, bytes, Format::DubpText)]),
-                Ok(text) if a.format != Format::Link && text_blobs(text, a.format).is_ok() => {
-                    text_blobs(text, a.format)
+                Ok(text) if a.format != Format::Link && text_blobs(text, a.format, a.per_line).is_ok() => {
+                    text_blobs(text, a.format, a.per_line)
                 }
                 _ => Ok(vec![(None, bytes, a.format)]),
             }
@@ -125,19 +129,36 @@ fn inputs(a: &DecodeArgs) -> anyhow::Result<Vec<Blob>> {
     }
 }
 
-fn text_blobs(text: &str, format: Format) -> anyhow::Result<Vec<Blob>> {
+fn text_blobs(text: &str, format: Format, per_line: bool) -> anyhow::Result<Vec<Blob>> {
     if text.starts_with("Version: 10\n") {
         return Ok(vec![(None, text.as_bytes().to_vec(), Format::DubpText)]);
     }
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
+    // A blob is a run of hex lines; blank and comment lines separate blobs (with `per_line`,
+    // every line is a blob).
+    let mut out: Vec<Blob> = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    let flush = |cur: &mut Option<(usize, String)>, out: &mut Vec<Blob>| -> anyhow::Result<()> {
+        if let Some((line, hex)) = cur.take() {
+            let bytes = parse_hex(&hex).with_context(|| format!("line {line}"))?;
+            out.push((Some(format!("line {line}")), bytes, format));
         }
-        let bytes = parse_hex(line).with_context(|| format!("line {}", n + 1))?;
-        out.push((Some(format!("line {}", n + 1)), bytes, format));
+        Ok(())
+    };
+    for (n, raw) in text.lines().enumerate() {
+        let data = raw.split('#').next().unwrap_or("").trim();
+        if data.is_empty() || per_line {
+            flush(&mut current, &mut out)?;
+        }
+        if !data.is_empty() {
+            let cur = current.get_or_insert_with(|| (n + 1, String::new()));
+            cur.1.push_str(data);
+            cur.1.push(' ');
+        }
+        if raw.trim_start().starts_with('#') {
+            flush(&mut current, &mut out)?;
+        }
     }
+    flush(&mut current, &mut out)?;
     if out.is_empty() {
         bail!("no hex data in input");
     }
@@ -274,7 +295,7 @@ impl Ctx {
         let mut ok = true;
         dec.feed(stream, |r| match r {
             Ok(payload) => frames.push(match Packet::parse(payload) {
-                Ok(p) => json!({"packet": format!("{:?}", p.packet_type), "len": p.bytes.len(),
+                Ok(p) => json!({"packet": format!("{:?}", p.ty), "len": p.body.len(),
                                 "note": "Noise payload: encrypted, cannot be shown without the session keys"}),
                 Err(e) => {
                     ok = false;
@@ -318,7 +339,7 @@ fn dubp_json(d: &Document<'_>) -> Value {
     json!({
         "format": "dubp",
         "type": format!("{:?}", d.doc_type()),
-        "currency": format!("{}", d.currency()),
+        "currency": d.currency().as_str(),
         "len": d.bytes().len(),
         "text_len": text.len(),
         "id": hex::encode(Item::Dubp(*d).id().0),

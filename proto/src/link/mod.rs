@@ -164,5 +164,3 @@ fn check_payload(r: Result<&[u8], LinkError>) {
     }
 }
 
-/// Fuzz entry (stub).
-pub fn fuzz(_data: &[u8]) {}

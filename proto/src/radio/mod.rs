@@ -194,5 +194,3 @@ fn fuzz_one<const S: usize, const M: usize>(
     }
 }
 
-/// Fuzz entry (stub).
-pub fn fuzz(_data: &[u8]) {}
