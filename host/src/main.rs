@@ -8,7 +8,11 @@ mod cli;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "toile", version, about = "Offline-first LoRa mesh for Ğ1: field tool and bridge")]
+#[command(
+    name = "toile",
+    version,
+    about = "Offline-first LoRa mesh for Ğ1: field tool and bridge"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -21,6 +25,8 @@ enum Command {
     /// Walk through the protocol offline: sign items, frame them for the radio, decode and
     /// verify them again. Needs no hardware and no network.
     Demo(cli::demo::DemoArgs),
+    /// Run the deterministic LoRa mesh simulator (Meshtastic-style flooding baseline).
+    Sim(cli::sim::SimArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +34,7 @@ fn main() -> std::process::ExitCode {
     let result = match args.command {
         Command::Decode(a) => cli::decode::run(a),
         Command::Demo(a) => cli::demo::run(a),
+        Command::Sim(a) => cli::sim::run(a),
     };
     match result {
         Ok(code) => code,
