@@ -283,6 +283,10 @@ impl<F: RouterFactory> Simulator<F> {
     pub fn run_with_progress(mut self, progress: &mut dyn FnMut(f64)) -> Outcome {
         let minute = Duration::from_secs(60);
         let mut next_report = Instant::ZERO + minute;
+        // Boot: every router gets its first drain (timers, transmits) at time zero.
+        for i in 0..self.nodes.len() {
+            self.drain(i as u32);
+        }
         while let Some(Reverse(ev)) = self.queue.pop() {
             if ev.at > self.end {
                 break;
