@@ -99,8 +99,7 @@ fn run_script(s: Scenario, plans: Vec<Vec<(Instant, u8, usize)>>) -> Vec<(u32, u
         log: log.clone(),
     };
     let _ = Simulator::new(s, &f).unwrap().run();
-    let v = log.borrow().clone();
-    v
+    log.take()
 }
 
 const MS: u64 = 1000;

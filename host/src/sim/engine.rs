@@ -385,10 +385,9 @@ impl<F: RouterFactory> Simulator<F> {
             .router
             .submit(now, &bytes)
             .is_err()
+            && let Some(it) = self.items.get_mut(idx as usize)
         {
-            if let Some(it) = self.items.get_mut(idx as usize) {
-                it.dropped_at_origin = true;
-            }
+            it.dropped_at_origin = true;
         }
         self.drain(node);
     }
@@ -513,12 +512,10 @@ impl<F: RouterFactory> Simulator<F> {
             RouterEvent::Delivered { item } => {
                 if self.scenario.delivery == DeliveryMode::Bridges
                     && self.topo.bridges[node as usize]
+                    && let Some(rec) = self.items.get_mut(item.0 as usize)
+                    && rec.delivered.is_none()
                 {
-                    if let Some(rec) = self.items.get_mut(item.0 as usize) {
-                        if rec.delivered.is_none() {
-                            rec.delivered = Some(now);
-                        }
-                    }
+                    rec.delivered = Some(now);
                 }
             }
             RouterEvent::Dropped { .. } => self.rec.drops += 1,

@@ -146,10 +146,10 @@ impl FloodRouter {
             *c = c.saturating_add(count);
             return Some(old);
         }
-        if self.history.len() >= HISTORY_LEN {
-            if let Some(old) = self.history.pop_front() {
-                self.heard.remove(&old);
-            }
+        if self.history.len() >= HISTORY_LEN
+            && let Some(old) = self.history.pop_front()
+        {
+            self.heard.remove(&old);
         }
         self.history.push_back(key);
         self.heard.insert(key, count);

@@ -350,10 +350,10 @@ pub(crate) fn compute(
     let mut used = Vec::new();
     for (from, uses) in link_use.iter().enumerate() {
         for (k, &u) in uses.iter().enumerate() {
-            if u > 0 {
-                if let Some(l) = links.out[from].get(k) {
-                    used.push((from as u32, l.to, u));
-                }
+            if u > 0
+                && let Some(l) = links.out[from].get(k)
+            {
+                used.push((from as u32, l.to, u));
             }
         }
     }
