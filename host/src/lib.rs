@@ -1,8 +1,11 @@
-//! # toile-host — the host side of Toile
+//! # toile-host — the host side of Toile, as a library used by the `toile` binary and by tests
 //!
 //! - [`wallet`]: keys (Cesium salt + password, BIP-39 mnemonics with Substrate derivation
 //!   paths), Ğ1 addresses, and the encrypted keystore file.
+//! - [`sim`]: the deterministic discrete-event LoRa mesh simulator and its baseline routers.
 //!
 //! The `toile` binary (`src/main.rs`, `src/cli/`) is a thin layer over these modules.
+#![forbid(unsafe_code)]
 
+pub mod sim;
 pub mod wallet;

@@ -27,6 +27,8 @@ enum Command {
     /// Walk through the protocol offline: sign items, frame them for the radio, decode and
     /// verify them again. Needs no hardware and no network.
     Demo(cli::demo::DemoArgs),
+    /// Run the deterministic LoRa mesh simulator (Meshtastic-style flooding baseline).
+    Sim(cli::sim::SimArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +37,7 @@ fn main() -> std::process::ExitCode {
         Command::Decode(a) => cli::decode::run(a),
         Command::Demo(a) => cli::demo::run(a),
         Command::Id(a) => cli::id::run(a),
+        Command::Sim(a) => cli::sim::run(a),
     };
     match result {
         Ok(code) => code,

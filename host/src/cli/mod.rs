@@ -1,3 +1,4 @@
 pub mod decode;
 pub mod demo;
 pub mod id;
+pub mod sim;

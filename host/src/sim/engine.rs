@@ -1,0 +1,674 @@
+//! The discrete-event core: virtual clock, event queue, medium, nodes, audit and metrics.
+//!
+//! Layers, bottom up: [`super::phy`] (numbers), [`super::topology`] (who hears whom, computed
+//! once), this module (time and the shared medium), [`super::router`] (the protocol seam).
+//!
+//! Events live in a binary heap ordered by `(time, sequence number)`: ties are broken by
+//! insertion order, so a run is a pure function of its [`Scenario`]. All randomness comes from
+//! ChaCha8 generators seeded from the scenario seed, one per purpose and node. No hash map is
+//! iterated.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::rc::Rc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::SimError;
+use super::metrics::{self, Outcome, RunRecord};
+use super::phy::{DutyRule, MAX_PHY_PAYLOAD};
+use super::router::{
+    ChannelSense, ItemKey, NodeContext, Router, RouterEvent, RouterFactory, RxMeta,
+};
+use super::scenario::{DeliveryMode, Scenario};
+use super::time::{Duration, Instant};
+use super::topology::{Links, Topology};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    TxEnd { slot: u32 },
+    Timer { node: u32, generation: u64 },
+    Inject { node: u32 },
+    Crash { node: u32 },
+    Restart { node: u32 },
+    Uplink { up: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Event {
+    at: Instant,
+    seq: u64,
+    kind: Kind,
+}
+
+impl Ord for Event {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    slot: u32,
+    start: Instant,
+    end: Instant,
+    rssi: f32,
+    ok: bool,
+}
+
+#[derive(Debug)]
+struct Tx {
+    sender: u32,
+    start: Instant,
+    frame: Rc<[u8]>,
+}
+
+struct Node<R> {
+    router: R,
+    up: bool,
+    tx: Option<u32>,
+    timer_at: Option<Instant>,
+    timer_gen: u64,
+    same_instant_timers: u32,
+    arrivals: Vec<Arrival>,
+    duty_log: VecDeque<(Instant, Duration)>,
+    duty_sum: Duration,
+    inject_rng: ChaCha8Rng,
+    churn_rng: ChaCha8Rng,
+    waiting_items: Vec<u32>,
+    link_use: Vec<u32>,
+}
+
+struct Sense<'a> {
+    arrivals: &'a [Arrival],
+    now: Instant,
+    sensitivity: f32,
+    cad_threshold: f32,
+    cad_latency: Duration,
+}
+
+impl ChannelSense for Sense<'_> {
+    fn busy(&self) -> bool {
+        self.arrivals.iter().any(|a| {
+            (a.ok && a.rssi >= self.sensitivity)
+                || (a.rssi >= self.cad_threshold && self.now >= a.start + self.cad_latency)
+        })
+    }
+}
+
+/// Per-item bookkeeping.
+#[derive(Debug, Clone)]
+pub(crate) struct ItemRec {
+    pub origin: u32,
+    pub injected: Instant,
+    pub delivered: Option<Instant>,
+    pub dropped_at_origin: bool,
+}
+
+/// One simulation in progress. Build with [`Simulator::new`], then [`Simulator::run`].
+pub struct Simulator<F: RouterFactory> {
+    scenario: Scenario,
+    factory_name: &'static str,
+    topo: Topology,
+    links: Links,
+    nodes: Vec<Node<F::Router>>,
+    queue: BinaryHeap<Reverse<Event>>,
+    seq: u64,
+    now: Instant,
+    end: Instant,
+    inject_end: Instant,
+    txs: Vec<Option<Tx>>,
+    free_slots: Vec<u32>,
+    items: Vec<ItemRec>,
+    /// Broadcast mode: per item, which nodes hold it (bitset).
+    holders: Vec<Vec<u64>>,
+    rec: RunRecord,
+    sensitivity: f32,
+    cad_threshold: f32,
+    uplink: bool,
+}
+
+fn sub_seed(seed: u64, purpose: u64, node: u64) -> u64 {
+    let mut z = seed
+        ^ purpose.wrapping_mul(0xA076_1D64_78BD_642F)
+        ^ node.wrapping_mul(0xE703_7ED1_A0B4_28DB);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn exp_secs(rng: &mut ChaCha8Rng, rate_per_s: f64) -> Duration {
+    let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+    Duration::from_secs_f64(-u.ln() / rate_per_s)
+}
+
+impl<F: RouterFactory> Simulator<F> {
+    /// Prepare a run: place nodes, compute links, build one router per node, schedule the
+    /// first events.
+    pub fn new(scenario: Scenario, factory: &F) -> Result<Self, SimError> {
+        let s = &scenario;
+        if !(s.hours.is_finite() && s.hours > 0.0 && s.hours <= 24.0 * 365.0) {
+            return Err(SimError::Config("hours must be in (0, 8760]".into()));
+        }
+        if !(s.drain_s.is_finite() && s.drain_s >= 0.0) {
+            return Err(SimError::Config(
+                "drain must be a non-negative number of seconds".into(),
+            ));
+        }
+        if !(s.items_per_hour.is_finite() && s.items_per_hour >= 0.0) {
+            return Err(SimError::Config("items per hour must be >= 0".into()));
+        }
+        let mut topo = match &s.topology {
+            Some(t) => t.clone(),
+            None => {
+                if s.nodes < 2 || s.nodes > 100_000 {
+                    return Err(SimError::Config("nodes must be in 2..=100000".into()));
+                }
+                Topology::generate(s.nodes, s.side_m, s.placement, &s.radio, s.seed)
+            }
+        };
+        if s.delivery == DeliveryMode::Bridges && !topo.bridges.iter().any(|&b| b) {
+            topo.place_bridges(s.bridges.max(1));
+        }
+        let n = topo.positions.len();
+        let links = Links::build(&topo, &s.radio, sub_seed(s.seed, 1, 0));
+        let (max_dwell, hourly_budget) = match s.radio.region.duty_rule() {
+            DutyRule::Dwell(d) => (Some(d), s.radio.region.hourly_budget()),
+            DutyRule::PerHour(b) => (None, b),
+        };
+        let nodes = (0..n)
+            .map(|i| {
+                let ctx = NodeContext {
+                    id: i as u32,
+                    preset: s.radio.preset,
+                    region: s.radio.region,
+                    hourly_budget,
+                    max_dwell,
+                    bridge: topo.bridges[i],
+                    seed: sub_seed(s.seed, 2, i as u64),
+                };
+                Node {
+                    router: factory.build(&ctx),
+                    up: true,
+                    tx: None,
+                    timer_at: None,
+                    timer_gen: 0,
+                    same_instant_timers: 0,
+                    arrivals: Vec::new(),
+                    duty_log: VecDeque::new(),
+                    duty_sum: Duration::ZERO,
+                    inject_rng: ChaCha8Rng::seed_from_u64(sub_seed(s.seed, 3, i as u64)),
+                    churn_rng: ChaCha8Rng::seed_from_u64(sub_seed(s.seed, 4, i as u64)),
+                    waiting_items: Vec::new(),
+                    link_use: vec![0; links.out[i].len()],
+                }
+            })
+            .collect();
+        let inject_end = Instant::ZERO + Duration::from_secs_f64(s.hours * 3600.0);
+        let end = inject_end + Duration::from_secs_f64(s.drain_s);
+        let rec = RunRecord::new(&topo, &links, s);
+        let mut sim = Simulator {
+            factory_name: factory.name(),
+            sensitivity: s.radio.preset.sensitivity_dbm() as f32,
+            cad_threshold: s.radio.preset.cad_threshold_dbm() as f32,
+            scenario: scenario.clone(),
+            topo,
+            links,
+            nodes,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            now: Instant::ZERO,
+            end,
+            inject_end,
+            txs: Vec::new(),
+            free_slots: Vec::new(),
+            items: Vec::new(),
+            holders: Vec::new(),
+            rec,
+            uplink: false,
+        };
+        sim.schedule_initial();
+        Ok(sim)
+    }
+
+    fn push(&mut self, at: Instant, kind: Kind) {
+        self.seq += 1;
+        self.queue.push(Reverse(Event {
+            at,
+            seq: self.seq,
+            kind,
+        }));
+    }
+
+    fn schedule_initial(&mut self) {
+        let n = self.nodes.len();
+        let per_node_rate = self.scenario.items_per_hour / 3600.0 / n as f64;
+        let churn_rate = self.scenario.churn_per_hour.max(0.0) / 3600.0;
+        if self.scenario.uplink_after_s <= 0.0 {
+            self.push(Instant::ZERO, Kind::Uplink { up: true });
+        } else {
+            let at = Instant::ZERO + Duration::from_secs_f64(self.scenario.uplink_after_s);
+            self.push(at, Kind::Uplink { up: true });
+        }
+        for i in 0..n {
+            if per_node_rate > 0.0 {
+                let d = exp_secs(&mut self.nodes[i].inject_rng, per_node_rate);
+                if Instant::ZERO + d < self.inject_end {
+                    self.push(Instant::ZERO + d, Kind::Inject { node: i as u32 });
+                }
+            }
+            if churn_rate > 0.0 {
+                let d = exp_secs(&mut self.nodes[i].churn_rng, churn_rate);
+                if Instant::ZERO + d < self.end {
+                    self.push(Instant::ZERO + d, Kind::Crash { node: i as u32 });
+                }
+            }
+        }
+    }
+
+    /// Run to the end and compute the metrics.
+    pub fn run(self) -> Outcome {
+        self.run_with_progress(&mut |_| {})
+    }
+
+    /// Run to the end, calling `progress` with the fraction of simulated time done (at most
+    /// once per simulated minute).
+    pub fn run_with_progress(mut self, progress: &mut dyn FnMut(f64)) -> Outcome {
+        let minute = Duration::from_secs(60);
+        let mut next_report = Instant::ZERO + minute;
+        // Boot: every router gets its first drain (timers, transmits) at time zero.
+        for i in 0..self.nodes.len() {
+            self.drain(i as u32);
+        }
+        while let Some(Reverse(ev)) = self.queue.pop() {
+            if ev.at > self.end {
+                break;
+            }
+            self.now = ev.at;
+            if self.now >= next_report {
+                progress(self.now.as_secs_f64() / self.end.as_secs_f64().max(1e-9));
+                next_report = self.now + minute;
+            }
+            self.dispatch(ev.kind);
+        }
+        progress(1.0);
+        self.finish()
+    }
+
+    fn dispatch(&mut self, kind: Kind) {
+        match kind {
+            Kind::TxEnd { slot } => self.tx_end(slot),
+            Kind::Timer { node, generation } => {
+                let now = self.now;
+                let nd = &mut self.nodes[node as usize];
+                if nd.timer_gen != generation || !nd.up {
+                    return;
+                }
+                nd.timer_at = None;
+                nd.router.handle_timeout(now);
+                self.drain(node);
+            }
+            Kind::Inject { node } => self.inject(node),
+            Kind::Crash { node } => self.crash(node),
+            Kind::Restart { node } => self.restart(node),
+            Kind::Uplink { up } => {
+                self.uplink = up;
+                for i in 0..self.nodes.len() {
+                    if self.topo.bridges[i] && self.nodes[i].up {
+                        let now = self.now;
+                        self.nodes[i].router.handle_uplink(now, up);
+                        self.drain(i as u32);
+                    }
+                }
+            }
+        }
+    }
+
+    fn item_bytes(&self, idx: u32, rng_byte: u8) -> Vec<u8> {
+        let mix = self.scenario.mix;
+        let payment = f64::from(rng_byte) / 256.0 < mix.payment_share;
+        let len = if payment {
+            mix.payment_bytes
+        } else {
+            mix.certification_bytes
+        }
+        .max(9);
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(&u64::from(idx).to_le_bytes());
+        v.push(if payment { 1 } else { 2 });
+        while v.len() < len {
+            v.push((v.len() as u8).wrapping_mul(31) ^ idx as u8);
+        }
+        v
+    }
+
+    fn inject(&mut self, node: u32) {
+        let now = self.now;
+        let n = self.nodes.len();
+        let rate = self.scenario.items_per_hour / 3600.0 / n as f64;
+        let i = node as usize;
+        let d = exp_secs(&mut self.nodes[i].inject_rng, rate);
+        if now + d < self.inject_end {
+            self.push(now + d, Kind::Inject { node });
+        }
+        let idx = self.items.len() as u32;
+        self.items.push(ItemRec {
+            origin: node,
+            injected: now,
+            delivered: None,
+            dropped_at_origin: false,
+        });
+        if self.scenario.delivery == DeliveryMode::Broadcast {
+            let mut bits = vec![0u64; n.div_ceil(64)];
+            bits[i / 64] |= 1 << (i % 64);
+            self.holders.push(bits);
+        }
+        if self.nodes[i].up {
+            self.submit(node, idx);
+        } else {
+            self.nodes[i].waiting_items.push(idx);
+        }
+    }
+
+    fn submit(&mut self, node: u32, idx: u32) {
+        let now = self.now;
+        let byte = self.nodes[node as usize].inject_rng.r#gen::<u8>();
+        let bytes = self.item_bytes(idx, byte);
+        if self.nodes[node as usize]
+            .router
+            .submit(now, &bytes)
+            .is_err()
+            && let Some(it) = self.items.get_mut(idx as usize)
+        {
+            it.dropped_at_origin = true;
+        }
+        self.drain(node);
+    }
+
+    fn crash(&mut self, node: u32) {
+        let i = node as usize;
+        if !self.nodes[i].up {
+            return;
+        }
+        let nd = &mut self.nodes[i];
+        nd.up = false;
+        nd.timer_gen += 1;
+        nd.timer_at = None;
+        nd.arrivals.clear();
+        let down = Duration::from_secs_f64(self.scenario.churn_down_s);
+        let at = self.now + down;
+        self.push(at, Kind::Restart { node });
+        self.rec.crashes += 1;
+    }
+
+    fn restart(&mut self, node: u32) {
+        let now = self.now;
+        let i = node as usize;
+        let churn_rate = self.scenario.churn_per_hour.max(0.0) / 3600.0;
+        self.nodes[i].up = true;
+        self.nodes[i].router.handle_reboot(now);
+        if self.topo.bridges[i] {
+            let up = self.uplink;
+            self.nodes[i].router.handle_uplink(now, up);
+        }
+        self.drain(node);
+        let waiting = std::mem::take(&mut self.nodes[i].waiting_items);
+        for idx in waiting {
+            self.submit(node, idx);
+        }
+        if churn_rate > 0.0 {
+            let d = exp_secs(&mut self.nodes[i].churn_rng, churn_rate);
+            if now + d < self.end {
+                self.push(now + d, Kind::Crash { node });
+            }
+        }
+    }
+
+    /// After any input: drain poll_transmit, then poll_timeout, then poll_event.
+    fn drain(&mut self, node: u32) {
+        let now = self.now;
+        let i = node as usize;
+        if !self.nodes[i].up {
+            return;
+        }
+        let mut buf = [0u8; MAX_PHY_PAYLOAD];
+        if self.nodes[i].tx.is_none() {
+            let cad_latency = self.scenario.radio.preset.cad_latency();
+            let Node {
+                router, arrivals, ..
+            } = &mut self.nodes[i];
+            let sense = Sense {
+                arrivals,
+                now,
+                sensitivity: self.sensitivity,
+                cad_threshold: self.cad_threshold,
+                cad_latency,
+            };
+            if let Some(t) = router.poll_transmit(now, &sense, &mut buf) {
+                self.start_tx(node, &buf, t.len);
+            }
+        }
+        let nd = &mut self.nodes[i];
+        match nd.router.poll_timeout() {
+            Some(t) => {
+                if nd.timer_at != Some(t) {
+                    nd.timer_gen += 1;
+                    nd.timer_at = Some(t);
+                    let mut at = t.max(now);
+                    if at == now {
+                        nd.same_instant_timers += 1;
+                        if nd.same_instant_timers > 64 {
+                            at = now + Duration::from_micros(1);
+                        }
+                    } else {
+                        nd.same_instant_timers = 0;
+                    }
+                    let generation = nd.timer_gen;
+                    self.push(at, Kind::Timer { node, generation });
+                }
+            }
+            None => {
+                nd.timer_at = None;
+                nd.timer_gen += 1;
+            }
+        }
+        let store = self.nodes[i].router.store_len();
+        self.rec.store_high_water = self.rec.store_high_water.max(store);
+        while let Some(ev) = self.nodes[i].router.poll_event() {
+            self.on_event(node, ev);
+        }
+    }
+
+    fn on_event(&mut self, node: u32, ev: RouterEvent) {
+        let now = self.now;
+        match ev {
+            RouterEvent::Received { item, hops } => {
+                let Some(rec) = self.item_for(item) else {
+                    return;
+                };
+                let injected = rec.injected;
+                if let Some(h) = hops {
+                    let lat = now.saturating_since(injected).as_secs_f64() / f64::from(h + 1);
+                    self.rec.hop_latencies.push(lat);
+                }
+                if self.scenario.delivery == DeliveryMode::Broadcast {
+                    let (i, n) = (item.0 as usize, node as usize);
+                    if let Some(bits) = self.holders.get_mut(i) {
+                        let w = &mut bits[n / 64];
+                        if *w & (1 << (n % 64)) == 0 {
+                            *w |= 1 << (n % 64);
+                            self.rec.pair_latencies.push((item.0 as u32, node, now));
+                        }
+                    }
+                }
+            }
+            RouterEvent::Delivered { item } => {
+                if self.scenario.delivery == DeliveryMode::Bridges
+                    && self.topo.bridges[node as usize]
+                    && let Some(rec) = self.items.get_mut(item.0 as usize)
+                    && rec.delivered.is_none()
+                {
+                    rec.delivered = Some(now);
+                }
+            }
+            RouterEvent::Dropped { .. } => self.rec.drops += 1,
+        }
+    }
+
+    fn item_for(&self, key: ItemKey) -> Option<&ItemRec> {
+        usize::try_from(key.0).ok().and_then(|i| self.items.get(i))
+    }
+
+    fn start_tx(&mut self, node: u32, buf: &[u8], len: usize) {
+        let now = self.now;
+        let i = node as usize;
+        let Some(frame) = buf.get(..len).filter(|_| len > 0) else {
+            self.rec.invalid_transmits += 1;
+            // Unstick the router: the "transmission" ends at once.
+            self.nodes[i].router.handle_tx_done(now);
+            return;
+        };
+        let preset = self.scenario.radio.preset;
+        let toa = preset.time_on_air(len);
+        let end = now + toa;
+        let slot = match self.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                self.txs.push(None);
+                (self.txs.len() - 1) as u32
+            }
+        };
+        self.txs[slot as usize] = Some(Tx {
+            sender: node,
+            start: now,
+            frame: Rc::from(frame),
+        });
+        // Half duplex: transmitting aborts receptions in progress.
+        for a in &mut self.nodes[i].arrivals {
+            a.ok = false;
+        }
+        self.nodes[i].tx = Some(slot);
+        let cs = now + preset.critical_offset();
+        let sens = self.sensitivity;
+        for k in 0..self.links.out[i].len() {
+            let link = self.links.out[i][k];
+            let r = &mut self.nodes[link.to as usize];
+            if !r.up {
+                continue;
+            }
+            let mut new = Arrival {
+                slot,
+                start: now,
+                end,
+                rssi: link.rssi,
+                ok: link.rssi >= sens && r.tx.is_none(),
+            };
+            for o in &mut r.arrivals {
+                if cs < o.end {
+                    let diff = f64::from(new.rssi) - f64::from(o.rssi);
+                    if diff.abs() < super::phy::CAPTURE_THRESHOLD_DB {
+                        if new.ok || o.ok {
+                            self.rec.collisions += u64::from(new.ok) + u64::from(o.ok);
+                        }
+                        new.ok = false;
+                        o.ok = false;
+                    } else if diff < 0.0 {
+                        self.rec.collisions += u64::from(new.ok);
+                        new.ok = false;
+                    } else {
+                        self.rec.collisions += u64::from(o.ok);
+                        o.ok = false;
+                    }
+                }
+            }
+            r.arrivals.push(new);
+        }
+        // Duty-cycle audit, independent of the router.
+        let nd = &mut self.nodes[i];
+        match self.scenario.radio.region.duty_rule() {
+            DutyRule::Dwell(max) => {
+                if toa > max {
+                    self.rec.duty_violations += 1;
+                }
+            }
+            DutyRule::PerHour(budget) => {
+                let window = Duration::from_secs(3600);
+                nd.duty_log.push_back((now, toa));
+                nd.duty_sum = nd.duty_sum + toa;
+                while let Some(&(t, d)) = nd.duty_log.front() {
+                    if t + window <= end {
+                        nd.duty_sum = Duration(nd.duty_sum.0.saturating_sub(d.0));
+                        nd.duty_log.pop_front();
+                    } else {
+                        break;
+                    }
+                }
+                if nd.duty_sum > budget {
+                    self.rec.duty_violations += 1;
+                }
+            }
+        }
+        self.rec.transmissions += 1;
+        self.rec.airtime = self.rec.airtime + toa;
+        self.push(end, Kind::TxEnd { slot });
+    }
+
+    fn tx_end(&mut self, slot: u32) {
+        let now = self.now;
+        let Some(tx) = self.txs.get_mut(slot as usize).and_then(Option::take) else {
+            return;
+        };
+        self.free_slots.push(slot);
+        let s = tx.sender as usize;
+        let _ = tx.start;
+        self.nodes[s].tx = None;
+        if self.nodes[s].up {
+            self.nodes[s].router.handle_tx_done(now);
+            self.drain(tx.sender);
+        }
+        let noise = self.scenario.radio.preset.noise_floor_dbm() as f32;
+        for k in 0..self.links.out[s].len() {
+            let link = self.links.out[s][k];
+            let r = link.to as usize;
+            let Some(pos) = self.nodes[r].arrivals.iter().position(|a| a.slot == slot) else {
+                continue;
+            };
+            let a = self.nodes[r].arrivals.swap_remove(pos);
+            if a.ok && self.nodes[r].up && self.nodes[r].tx.is_none() && a.end == now {
+                self.nodes[s].link_use[k] += 1;
+                self.rec.receptions += 1;
+                let meta = RxMeta {
+                    rssi: a.rssi,
+                    snr: a.rssi - noise,
+                };
+                self.nodes[r].router.handle_frame(now, meta, &tx.frame);
+                self.drain(link.to);
+            }
+        }
+    }
+
+    fn finish(self) -> Outcome {
+        let counters: Vec<_> = self.nodes.iter().map(|n| n.router.counters()).collect();
+        let link_use: Vec<Vec<u32>> = self.nodes.into_iter().map(|n| n.link_use).collect();
+        metrics::compute(
+            &self.scenario,
+            self.factory_name,
+            &self.topo,
+            &self.links,
+            &self.items,
+            &self.holders,
+            self.rec,
+            &counters,
+            link_use,
+            self.inject_end,
+            self.end,
+        )
+    }
+}

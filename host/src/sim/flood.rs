@@ -1,0 +1,515 @@
+//! Meshtastic-style managed flooding: the anchor every Toile report is compared with.
+//!
+//! Modelled on Meshtastic's `FloodingRouter` / `RadioLibInterface` and Meshtasticator's
+//! `node.py` / `mac.py`:
+//! - every frame is a 16-byte Meshtastic radio header (`dest`, `from` = origin, `id`, flags with
+//!   hop limit and hop start, channel hash, next hop, relay node) plus a 7-byte protobuf
+//!   envelope in front of the item ([`FRAME_OVERHEAD`] = 23 B, radio.md);
+//! - the first copy of a packet with hop limit > 0 is queued for rebroadcast with hop limit - 1
+//!   after an SNR-weighted contention delay (`getTxDelayMsecWeighted`, client role):
+//!   `2 * CWmax * slot + random(0, 2^CW) * slot`, with `CW = map(snr, -20, 15, CWmin, CWmax)`,
+//!   CWmin 3, CWmax 8 and the preset's slot time (28 ms at LongFast): far, weak receivers
+//!   rebroadcast first;
+//! - own packets wait `random(0, 2^CW) * slot` with `CW` mapped from the node's channel
+//!   utilisation (`getTxDelayMsec`);
+//! - duplicate cancellation: a node that hears another copy of a packet it is waiting to
+//!   rebroadcast cancels it (Meshtasticator `perhaps_cancel_dupe`, client role);
+//! - listen before talk: when the delay expires and the channel is busy, a new delay is drawn;
+//! - one FIFO transmit queue of 16 packets (`MAX_TX_QUEUE`); overflow drops the packet;
+//! - the region's hourly duty budget is respected (firmware refuses to send above it); a packet
+//!   that would exceed it is dropped.
+//!
+//! Bridges hand every item they hold to the uplink when it is up, and keep items received while
+//! it is down (the phone app keeps them) until it comes back. A reboot forgets everything.
+
+use std::collections::{HashMap, VecDeque};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::router::{
+    ChannelSense, DropReason, ItemKey, NodeContext, Router, RouterEvent, RouterFactory, RxMeta,
+    SubmitError, Transmit,
+};
+use super::time::{Duration, Instant};
+
+/// Meshtastic radio header length.
+pub const HEADER_LEN: usize = 16;
+/// Meshtastic protobuf envelope around a payload (approximate, radio.md).
+pub const ENVELOPE_LEN: usize = 7;
+/// Bytes added to every item on the air.
+pub const FRAME_OVERHEAD: usize = HEADER_LEN + ENVELOPE_LEN;
+/// Meshtastic's default hop limit.
+pub const DEFAULT_HOP_LIMIT: u8 = 3;
+/// Meshtastic's transmit queue length.
+pub const TX_QUEUE_LEN: usize = 16;
+/// Contention window bounds (exponents), firmware `RadioInterface.h`.
+pub const CW_MIN: u32 = 3;
+/// See [`CW_MIN`].
+pub const CW_MAX: u32 = 8;
+const SNR_MIN: i64 = -20;
+const SNR_MAX: i64 = 15;
+const HISTORY_LEN: usize = 4096;
+const BROADCAST: u32 = u32::MAX;
+
+/// Builds [`FloodRouter`]s.
+#[derive(Debug, Clone, Copy)]
+pub struct FloodFactory {
+    /// Hop limit given to originated packets.
+    pub hop_limit: u8,
+}
+
+impl Default for FloodFactory {
+    fn default() -> Self {
+        FloodFactory {
+            hop_limit: DEFAULT_HOP_LIMIT,
+        }
+    }
+}
+
+impl RouterFactory for FloodFactory {
+    type Router = FloodRouter;
+    fn name(&self) -> &'static str {
+        "flood"
+    }
+    fn build(&self, ctx: &NodeContext) -> FloodRouter {
+        FloodRouter::new(*ctx, self.hop_limit)
+    }
+}
+
+type PacketKey = (u32, u32);
+
+#[derive(Debug)]
+struct Pending {
+    key: PacketKey,
+    frame: Box<[u8]>,
+    snr: Option<f32>,
+}
+
+/// One node running Meshtastic-style managed flooding.
+#[derive(Debug)]
+pub struct FloodRouter {
+    ctx: NodeContext,
+    hop_limit: u8,
+    rng: ChaCha8Rng,
+    next_id: u32,
+    /// Times each packet was heard (0 for own packets not yet heard back).
+    heard: HashMap<PacketKey, u8>,
+    history: VecDeque<PacketKey>,
+    queue: VecDeque<Pending>,
+    head_due: Option<Instant>,
+    transmitting: bool,
+    tx_log: VecDeque<(Instant, Duration)>,
+    tx_in_window: Duration,
+    air_time: Duration,
+    boot: Instant,
+    uplink: bool,
+    held: Vec<ItemKey>,
+    events: VecDeque<RouterEvent>,
+    malformed: u64,
+}
+
+impl FloodRouter {
+    /// A router for the node `ctx` using `hop_limit` for its own packets.
+    pub fn new(ctx: NodeContext, hop_limit: u8) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+        let next_id = rng.r#gen();
+        FloodRouter {
+            ctx,
+            hop_limit: hop_limit.min(7),
+            rng,
+            next_id,
+            heard: HashMap::new(),
+            history: VecDeque::new(),
+            queue: VecDeque::new(),
+            head_due: None,
+            transmitting: false,
+            tx_log: VecDeque::new(),
+            tx_in_window: Duration::ZERO,
+            air_time: Duration::ZERO,
+            boot: Instant::ZERO,
+            uplink: false,
+            held: Vec::new(),
+            events: VecDeque::new(),
+            malformed: 0,
+        }
+    }
+
+    /// Frames dropped because they were too short to parse.
+    pub fn malformed(&self) -> u64 {
+        self.malformed
+    }
+
+    fn remember(&mut self, key: PacketKey, count: u8) -> Option<u8> {
+        if let Some(c) = self.heard.get_mut(&key) {
+            let old = *c;
+            *c = c.saturating_add(count);
+            return Some(old);
+        }
+        if self.history.len() >= HISTORY_LEN
+            && let Some(old) = self.history.pop_front()
+        {
+            self.heard.remove(&old);
+        }
+        self.history.push_back(key);
+        self.heard.insert(key, count);
+        None
+    }
+
+    fn hold(&mut self, item: ItemKey) {
+        if !self.ctx.bridge {
+            return;
+        }
+        if self.uplink {
+            self.events.push_back(RouterEvent::Delivered { item });
+        } else {
+            self.held.push(item);
+        }
+    }
+
+    fn enqueue(&mut self, now: Instant, p: Pending) -> bool {
+        if self.queue.len() >= TX_QUEUE_LEN {
+            let item = ItemKey::of(p.frame.get(FRAME_OVERHEAD..).unwrap_or(&[]));
+            self.events.push_back(RouterEvent::Dropped {
+                item,
+                reason: DropReason::Overflow,
+            });
+            return false;
+        }
+        self.queue.push_back(p);
+        if self.head_due.is_none() && !self.transmitting {
+            self.arm_head(now);
+        }
+        true
+    }
+
+    fn arm_head(&mut self, now: Instant) {
+        self.head_due = match self.queue.front() {
+            None => None,
+            Some(p) => {
+                let snr = p.snr;
+                Some(now + self.contention_delay(now, snr))
+            }
+        };
+    }
+
+    /// `getTxDelayMsecWeighted` (client role) for relayed packets, `getTxDelayMsec` for own.
+    fn contention_delay(&mut self, now: Instant, snr: Option<f32>) -> Duration {
+        let slot = self.ctx.preset.slot_time().as_micros();
+        let span = (CW_MAX - CW_MIN) as i64;
+        match snr {
+            Some(snr) => {
+                let s = (snr as i64).clamp(SNR_MIN, SNR_MAX);
+                let cw = ((s - SNR_MIN) * span / (SNR_MAX - SNR_MIN) + CW_MIN as i64) as u32;
+                let r = self.rng.gen_range(0..(1u64 << cw));
+                Duration::from_micros(2 * u64::from(CW_MAX) * slot + r * slot)
+            }
+            None => {
+                let elapsed = now.saturating_since(self.boot).as_micros().max(1);
+                let util = (self.air_time.as_micros().saturating_mul(100) / elapsed).min(100);
+                let cw = (util as i64 * span / 100 + CW_MIN as i64) as u32;
+                let r = self.rng.gen_range(0..(1u64 << cw));
+                Duration::from_micros(r * slot)
+            }
+        }
+    }
+
+    fn prune_tx_log(&mut self, now: Instant) {
+        let window = Duration::from_secs(3600);
+        while let Some(&(t, d)) = self.tx_log.front() {
+            if t + window <= now {
+                self.tx_in_window = Duration(self.tx_in_window.0.saturating_sub(d.0));
+                self.tx_log.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn cancel_duplicates(&mut self, now: Instant, key: PacketKey) {
+        let head_cancelled = self
+            .queue
+            .front()
+            .is_some_and(|p| p.key == key && p.snr.is_some());
+        self.queue.retain(|p| p.key != key || p.snr.is_none());
+        if head_cancelled && !self.transmitting {
+            self.arm_head(now);
+        }
+    }
+}
+
+fn parse_header(frame: &[u8]) -> Option<(u32, u32, u8, u8)> {
+    let from = u32::from_le_bytes(frame.get(4..8)?.try_into().ok()?);
+    let id = u32::from_le_bytes(frame.get(8..12)?.try_into().ok()?);
+    let flags = *frame.get(12)?;
+    if frame.len() < FRAME_OVERHEAD {
+        return None;
+    }
+    Some((from, id, flags & 0x07, flags >> 5))
+}
+
+fn write_header(out: &mut Vec<u8>, from: u32, id: u32, hop_limit: u8, hop_start: u8, relay: u32) {
+    out.extend_from_slice(&BROADCAST.to_le_bytes());
+    out.extend_from_slice(&from.to_le_bytes());
+    out.extend_from_slice(&id.to_le_bytes());
+    out.push((hop_limit & 0x07) | ((hop_start & 0x07) << 5));
+    out.push(0x08); // channel hash (LongFast default channel)
+    out.push(0); // next hop: none (flooding)
+    out.push(relay as u8);
+    // Protobuf envelope stand-in: portnum, payload tag and length, bitfield.
+    out.extend_from_slice(&[0x08, 0x01, 0x12, 0x00, 0x48, 0x00, 0x00]);
+}
+
+impl Router for FloodRouter {
+    fn handle_frame(&mut self, now: Instant, meta: RxMeta, frame: &[u8]) {
+        self.air_time = self.air_time + self.ctx.time_on_air(frame.len());
+        let Some((from, id, hop_limit, hop_start)) = parse_header(frame) else {
+            self.malformed += 1;
+            return;
+        };
+        let key = (from, id);
+        let item_bytes = frame.get(FRAME_OVERHEAD..).unwrap_or(&[]);
+        match self.remember(key, 1) {
+            Some(old) => {
+                // Another copy: cancel our pending rebroadcast (client: heard more than once).
+                if old.saturating_add(1) > 1 {
+                    self.cancel_duplicates(now, key);
+                }
+            }
+            None => {
+                let item = ItemKey::of(item_bytes);
+                self.events.push_back(RouterEvent::Received {
+                    item,
+                    hops: Some(hop_start.saturating_sub(hop_limit)),
+                });
+                self.hold(item);
+                if hop_limit > 0 && from != self.ctx.id {
+                    let mut out = Vec::with_capacity(frame.len());
+                    write_header(&mut out, from, id, hop_limit - 1, hop_start, self.ctx.id);
+                    out.extend_from_slice(item_bytes);
+                    self.enqueue(
+                        now,
+                        Pending {
+                            key,
+                            frame: out.into_boxed_slice(),
+                            snr: Some(meta.snr),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) {
+        // Everything happens in `poll_transmit`, which the driver calls next.
+    }
+
+    fn handle_tx_done(&mut self, now: Instant) {
+        self.transmitting = false;
+        self.arm_head(now);
+    }
+
+    fn handle_uplink(&mut self, _now: Instant, up: bool) {
+        self.uplink = up && self.ctx.bridge;
+        if self.uplink {
+            for item in self.held.drain(..) {
+                self.events.push_back(RouterEvent::Delivered { item });
+            }
+        }
+    }
+
+    fn handle_reboot(&mut self, now: Instant) {
+        let mut fresh = FloodRouter::new(self.ctx, self.hop_limit);
+        fresh.ctx.seed = self.rng.r#gen();
+        fresh.boot = now;
+        fresh.uplink = self.uplink;
+        fresh.malformed = self.malformed;
+        *self = fresh;
+    }
+
+    fn submit(&mut self, now: Instant, item: &[u8]) -> Result<(), SubmitError> {
+        if item.len() + FRAME_OVERHEAD > super::phy::MAX_PHY_PAYLOAD {
+            return Err(SubmitError::TooLarge(item.len()));
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let key = (self.ctx.id, id);
+        self.remember(key, 0);
+        self.hold(ItemKey::of(item));
+        let mut out = Vec::with_capacity(item.len() + FRAME_OVERHEAD);
+        write_header(
+            &mut out,
+            self.ctx.id,
+            id,
+            self.hop_limit,
+            self.hop_limit,
+            self.ctx.id,
+        );
+        out.extend_from_slice(item);
+        if self.enqueue(
+            now,
+            Pending {
+                key,
+                frame: out.into_boxed_slice(),
+                snr: None,
+            },
+        ) {
+            Ok(())
+        } else {
+            Err(SubmitError::StoreFull)
+        }
+    }
+
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        channel: &dyn ChannelSense,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        if self.transmitting {
+            return None;
+        }
+        loop {
+            let due = self.head_due?;
+            if due > now {
+                return None;
+            }
+            let p = self.queue.front()?;
+            // A duplicate heard while waiting cancels a relayed packet.
+            if p.snr.is_some() && self.heard.get(&p.key).copied().unwrap_or(0) > 1 {
+                self.queue.pop_front();
+                self.arm_head(now);
+                continue;
+            }
+            if channel.busy() {
+                let snr = p.snr;
+                self.head_due = Some(now + self.contention_delay(now, snr));
+                return None;
+            }
+            let toa = self.ctx.time_on_air(p.frame.len());
+            let frame_len = p.frame.len();
+            self.prune_tx_log(now);
+            if self.tx_in_window + toa > self.ctx.hourly_budget || frame_len > buf.len() {
+                let item = self
+                    .queue
+                    .front()
+                    .map(|p| ItemKey::of(p.frame.get(FRAME_OVERHEAD..).unwrap_or(&[])))
+                    .unwrap_or(ItemKey(0));
+                let reason = if frame_len > buf.len() {
+                    DropReason::TooLarge
+                } else {
+                    DropReason::DutyCycle
+                };
+                self.events.push_back(RouterEvent::Dropped { item, reason });
+                self.queue.pop_front();
+                self.arm_head(now);
+                continue;
+            }
+            let p = self.queue.pop_front()?;
+            let len = p.frame.len();
+            buf.get_mut(..len)?.copy_from_slice(&p.frame);
+            self.tx_log.push_back((now, toa));
+            self.tx_in_window = self.tx_in_window + toa;
+            self.air_time = self.air_time + toa;
+            self.transmitting = true;
+            self.head_due = None;
+            return Some(Transmit { len });
+        }
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        if self.transmitting {
+            return None;
+        }
+        self.head_due
+    }
+
+    fn poll_event(&mut self) -> Option<RouterEvent> {
+        self.events.pop_front()
+    }
+
+    fn store_len(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::phy::{Preset, Region};
+    use crate::sim::router::ClearChannel;
+
+    fn ctx(id: u32) -> NodeContext {
+        NodeContext {
+            id,
+            preset: Preset::LongFast,
+            region: Region::Eu868TenPercent,
+            hourly_budget: Region::Eu868TenPercent.hourly_budget(),
+            max_dwell: None,
+            bridge: false,
+            seed: u64::from(id) + 1,
+        }
+    }
+
+    fn send(r: &mut FloodRouter, now: Instant) -> Option<Vec<u8>> {
+        let mut buf = [0u8; 255];
+        let t = r.poll_transmit(now, &ClearChannel, &mut buf)?;
+        Some(buf[..t.len].to_vec())
+    }
+
+    #[test]
+    fn relays_once_with_lower_hop_limit_after_weighted_delay() {
+        let mut a = FloodRouter::new(ctx(1), 3);
+        a.submit(Instant::ZERO, &[7u8; 20]).unwrap();
+        let due = a.poll_timeout().unwrap();
+        let frame = send(&mut a, due).unwrap();
+        assert_eq!(frame.len(), 20 + FRAME_OVERHEAD);
+        let mut b = FloodRouter::new(ctx(2), 3);
+        let meta = RxMeta {
+            rssi: -100.0,
+            snr: 10.0,
+        };
+        b.handle_frame(due, meta, &frame);
+        assert!(matches!(
+            b.poll_event(),
+            Some(RouterEvent::Received { hops: Some(0), .. })
+        ));
+        let relay_due = b.poll_timeout().unwrap();
+        let min = Duration(2 * 8 * Preset::LongFast.slot_time().0);
+        assert!(relay_due >= due + min);
+        let relayed = send(&mut b, relay_due).unwrap();
+        assert_eq!(relayed[12] & 7, 2);
+        assert_eq!(relayed[FRAME_OVERHEAD..], frame[FRAME_OVERHEAD..]);
+    }
+
+    #[test]
+    fn duplicate_cancels_pending_rebroadcast() {
+        let mut a = FloodRouter::new(ctx(1), 3);
+        a.submit(Instant::ZERO, &[7u8; 20]).unwrap();
+        let due = a.poll_timeout().unwrap();
+        let frame = send(&mut a, due).unwrap();
+        let mut b = FloodRouter::new(ctx(2), 3);
+        let meta = RxMeta {
+            rssi: -100.0,
+            snr: 0.0,
+        };
+        b.handle_frame(due, meta, &frame);
+        b.handle_frame(due, meta, &frame);
+        assert_eq!(b.store_len(), 0);
+        assert!(send(&mut b, Instant(u64::MAX / 2)).is_none());
+    }
+
+    #[test]
+    fn malformed_frames_are_counted_not_fatal() {
+        let mut b = FloodRouter::new(ctx(2), 3);
+        let meta = RxMeta {
+            rssi: -100.0,
+            snr: 0.0,
+        };
+        for len in 0..FRAME_OVERHEAD {
+            b.handle_frame(Instant::ZERO, meta, &vec![0xAB; len]);
+        }
+        assert_eq!(b.malformed(), FRAME_OVERHEAD as u64);
+        assert!(b.poll_event().is_none());
+    }
+}

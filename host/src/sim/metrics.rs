@@ -1,0 +1,434 @@
+//! What a run measured, and the greedy relay-set oracle.
+//!
+//! # Fields the flood router cannot have
+//! `recon_bytes_per_item` and `idle_check_bytes` are `null` for routers that report no such
+//! counters (flooding has no reconciliation). `store_high_water` is the largest queue/store a
+//! router reported (`Router::store_len`, the flood router's transmit queue).
+//!
+//! # The greedy relay-set oracle (`greedy_tx_per_item`)
+//! Computed on the directed graph of links that close at the preset's sensitivity (per-link
+//! offsets included, no collisions, no churn), averaged over deliverable items:
+//! - bridge delivery: the number of hops on a shortest path from the origin to the nearest
+//!   bridge (the cheapest path: each hop is one transmission; 0 when the origin is a bridge);
+//! - broadcast delivery: the size of a greedy connected relay set: the origin transmits, then
+//!   repeatedly the node that already holds the item and whose transmission would reach the
+//!   most nodes not yet reached transmits (ties: lowest id), until every node reachable from
+//!   the origin holds it. This is the classic greedy connected-dominating-set heuristic, a
+//!   floor that no flooding scheme without collisions can beat by much.
+
+use serde::Serialize;
+
+use super::engine::ItemRec;
+use super::router::RouterCounters;
+use super::scenario::{Capacity, DeliveryMode, Scenario, capacity};
+use super::time::{Duration, Instant};
+use super::topology::{Links, Position, Topology};
+
+/// Everything a run reports (one JSON object under `"metrics"`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Delivery rule used for the ratios.
+    pub delivery_mode: DeliveryMode,
+    /// Items injected.
+    pub items: u64,
+    /// Items (bridge mode) or (item, node) pairs (broadcast mode) physics cannot deliver.
+    pub undeliverable_items: u64,
+    /// Delivered share of deliverable items (or pairs) by the end of the run.
+    pub delivered_ratio: f64,
+    /// Delivered within `deadline_s` of injection.
+    pub delivered_within_deadline_ratio: f64,
+    /// The deadline (s).
+    pub deadline_s: f64,
+    /// Transmissions per injected item.
+    pub tx_per_item: f64,
+    /// The greedy oracle's transmissions per deliverable item (see module docs).
+    pub greedy_tx_per_item: f64,
+    /// Transmit airtime per injected item (s).
+    pub airtime_per_item_s: f64,
+    /// Median delivery latency (s); `null` when nothing was delivered.
+    pub p50_latency_s: Option<f64>,
+    /// 95th percentile delivery latency (s).
+    pub p95_latency_s: Option<f64>,
+    /// Mean delivery latency (s).
+    pub mean_latency_s: Option<f64>,
+    /// Median of (first-receipt latency / transmissions it took), over all first receipts.
+    pub p50_hop_latency_s: Option<f64>,
+    /// Transmissions breaking the region's rule (rolling-hour budget or dwell time).
+    pub duty_violations: u64,
+    /// Reconciliation bytes per item; `null` for routers without reconciliation.
+    pub recon_bytes_per_item: Option<f64>,
+    /// Bytes spent checking sync while idle; `null` for routers without it.
+    pub idle_check_bytes: Option<u64>,
+    /// Largest store / queue any node reported.
+    pub store_high_water: usize,
+    /// Deliverable items (pairs in broadcast mode) not delivered by the end of the run.
+    pub lost_items: u64,
+    /// Broadcast mode: Meshtasticator's "nodes reached" (first receipts / (items x (N-1))),
+    /// with no reachability filter.
+    pub reach_ratio: Option<f64>,
+    /// Transmissions started.
+    pub transmissions: u64,
+    /// Frames received intact.
+    pub receptions: u64,
+    /// Receptions destroyed by collisions.
+    pub collisions: u64,
+    /// Items or frames routers dropped (queue overflow, duty budget).
+    pub router_drops: u64,
+    /// Node crashes.
+    pub crashes: u64,
+    /// Transmits with an invalid length.
+    pub invalid_transmits: u64,
+    /// Bridges in the topology.
+    pub bridges: usize,
+    /// Mean number of neighbours per node (links closing at sensitivity).
+    pub mean_neighbours: f64,
+    /// Injection rate (items per hour).
+    pub items_per_hour: f64,
+    /// What the users would offer (items per hour).
+    pub offered_items_per_hour: f64,
+    /// radio.md capacity model for this topology.
+    pub capacity: Capacity,
+}
+
+/// Data for drawing a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapData {
+    /// Area side (m).
+    pub side_m: f64,
+    /// Node positions.
+    pub positions: Vec<Position>,
+    /// Bridge flags.
+    pub bridges: Vec<bool>,
+    /// `(from, to, successful receptions)` for every used link.
+    pub links: Vec<(u32, u32, u32)>,
+    /// Injection times (s).
+    pub injections_s: Vec<f64>,
+    /// Delivery times (s) (first receipts in broadcast mode).
+    pub deliveries_s: Vec<f64>,
+    /// End of the run (s).
+    pub end_s: f64,
+}
+
+/// Metrics plus drawing data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The numbers.
+    pub metrics: Metrics,
+    /// The map and timeline.
+    pub map: MapData,
+}
+
+/// Counters the engine accumulates.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunRecord {
+    pub transmissions: u64,
+    pub receptions: u64,
+    pub collisions: u64,
+    pub airtime: Duration,
+    pub duty_violations: u64,
+    pub invalid_transmits: u64,
+    pub store_high_water: usize,
+    pub drops: u64,
+    pub crashes: u64,
+    pub hop_latencies: Vec<f64>,
+    pub pair_latencies: Vec<(u32, u32, Instant)>,
+}
+
+impl RunRecord {
+    pub fn new(_topo: &Topology, _links: &Links, _s: &Scenario) -> Self {
+        RunRecord::default()
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+fn bfs(adj: &[Vec<u32>], sources: &[u32]) -> Vec<Option<u32>> {
+    let mut dist = vec![None; adj.len()];
+    let mut q = std::collections::VecDeque::new();
+    for &s in sources {
+        if let Some(d) = dist.get_mut(s as usize) {
+            *d = Some(0);
+            q.push_back(s);
+        }
+    }
+    while let Some(u) = q.pop_front() {
+        let du = dist[u as usize].unwrap_or(0);
+        for &v in &adj[u as usize] {
+            if dist[v as usize].is_none() {
+                dist[v as usize] = Some(du + 1);
+                q.push_back(v);
+            }
+        }
+    }
+    dist
+}
+
+/// Greedy connected relay set from `origin` over `adj`: (transmissions, reachable nodes
+/// other than the origin).
+pub fn greedy_broadcast(adj: &[Vec<u32>], origin: u32) -> (u32, u32) {
+    let n = adj.len();
+    let reach = bfs(adj, &[origin]);
+    let targets = reach.iter().filter(|d| d.is_some()).count() as u32 - 1;
+    let mut holds = vec![false; n];
+    let mut sent = vec![false; n];
+    holds[origin as usize] = true;
+    let mut tx = 0;
+    let mut next = Some(origin);
+    let mut held = 1u32;
+    while let Some(u) = next {
+        sent[u as usize] = true;
+        tx += 1;
+        for &v in &adj[u as usize] {
+            if !holds[v as usize] {
+                holds[v as usize] = true;
+                held += 1;
+            }
+        }
+        if held > targets {
+            break;
+        }
+        let mut best: Option<(u32, u32)> = None;
+        for c in 0..n as u32 {
+            if !holds[c as usize] || sent[c as usize] {
+                continue;
+            }
+            let gain = adj[c as usize]
+                .iter()
+                .filter(|&&v| !holds[v as usize])
+                .count() as u32;
+            if gain > 0 && best.is_none_or(|(g, _)| gain > g) {
+                best = Some((gain, c));
+            }
+        }
+        next = best.map(|(_, c)| c);
+    }
+    (tx, targets)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn compute(
+    s: &Scenario,
+    _router: &str,
+    topo: &Topology,
+    links: &Links,
+    items: &[ItemRec],
+    holders: &[Vec<u64>],
+    rec: RunRecord,
+    counters: &[RouterCounters],
+    link_use: Vec<Vec<u32>>,
+    _inject_end: Instant,
+    end: Instant,
+) -> Outcome {
+    let n = topo.positions.len();
+    let adj = links.closing(s.radio.preset.sensitivity_dbm());
+    let mean_neighbours = adj.iter().map(Vec::len).sum::<usize>() as f64 / n.max(1) as f64;
+    let deadline = Duration::from_secs_f64(s.deadline_s);
+    let bridges: Vec<u32> = (0..n as u32)
+        .filter(|&i| topo.bridges[i as usize])
+        .collect();
+    let uplink_at = Instant::ZERO + Duration::from_secs_f64(s.uplink_after_s.max(0.0));
+    let mut latencies = Vec::new();
+    let mut deliveries_s = Vec::new();
+    let (mut deliverable, mut delivered, mut in_deadline, mut undeliverable) =
+        (0u64, 0u64, 0u64, 0u64);
+    let mut greedy_sum = 0f64;
+    let mut greedy_n = 0u64;
+    let mut reach_ratio = None;
+    match s.delivery {
+        DeliveryMode::Bridges => {
+            let mut radj = vec![Vec::new(); n];
+            for (u, vs) in adj.iter().enumerate() {
+                for &v in vs {
+                    radj[v as usize].push(u as u32);
+                }
+            }
+            let to_bridge = bfs(&radj, &bridges);
+            for it in items {
+                let hops = to_bridge[it.origin as usize];
+                let ok = hops.is_some() && uplink_at <= it.injected + deadline;
+                if !ok {
+                    undeliverable += 1;
+                    continue;
+                }
+                deliverable += 1;
+                greedy_sum += f64::from(hops.unwrap_or(0));
+                greedy_n += 1;
+                if let Some(t) = it.delivered {
+                    delivered += 1;
+                    let lat = t.saturating_since(it.injected);
+                    if lat <= deadline {
+                        in_deadline += 1;
+                    }
+                    latencies.push(lat.as_secs_f64());
+                    deliveries_s.push(t.as_secs_f64());
+                }
+            }
+        }
+        DeliveryMode::Broadcast => {
+            let mut cache: Vec<Option<(u32, u32)>> = vec![None; n];
+            let mut reach_cache: Vec<Option<Vec<bool>>> = vec![None; n];
+            let mut first_receipts = 0u64;
+            for (idx, it) in items.iter().enumerate() {
+                let o = it.origin as usize;
+                let (tx, targets) =
+                    *cache[o].get_or_insert_with(|| greedy_broadcast(&adj, it.origin));
+                let reach = reach_cache[o].get_or_insert_with(|| {
+                    bfs(&adj, &[it.origin])
+                        .iter()
+                        .map(Option::is_some)
+                        .collect()
+                });
+                undeliverable += (n as u64 - 1) - u64::from(targets);
+                deliverable += u64::from(targets);
+                if targets > 0 {
+                    greedy_sum += f64::from(tx);
+                    greedy_n += 1;
+                }
+                if let Some(bits) = holders.get(idx) {
+                    for (node, r) in reach.iter().enumerate() {
+                        let has = bits[node / 64] & (1 << (node % 64)) != 0;
+                        if node != o && has {
+                            first_receipts += 1;
+                            if *r {
+                                delivered += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            for &(item, _node, t) in &rec.pair_latencies {
+                if let Some(it) = items.get(item as usize) {
+                    let lat = t.saturating_since(it.injected);
+                    if lat <= deadline {
+                        in_deadline += 1;
+                    }
+                    latencies.push(lat.as_secs_f64());
+                    deliveries_s.push(t.as_secs_f64());
+                }
+            }
+            let denom = items.len() as f64 * (n as f64 - 1.0);
+            reach_ratio = Some(if denom > 0.0 {
+                first_receipts as f64 / denom
+            } else {
+                0.0
+            });
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let mut hop = rec.hop_latencies;
+    hop.sort_by(f64::total_cmp);
+    let n_items = items.len() as u64;
+    let per_item = |x: f64| if n_items > 0 { x / n_items as f64 } else { 0.0 };
+    let ratio = |a: u64| {
+        if deliverable > 0 {
+            a as f64 / deliverable as f64
+        } else {
+            0.0
+        }
+    };
+    let recon: Option<u64> = counters.iter().map(|c| c.recon_bytes).sum();
+    let idle: Option<u64> = counters.iter().map(|c| c.idle_check_bytes).sum();
+    let mean_latency = if latencies.is_empty() {
+        None
+    } else {
+        Some(latencies.iter().sum::<f64>() / latencies.len() as f64)
+    };
+    let cap = capacity(
+        &s.radio,
+        n,
+        topo.side_m,
+        s.mix.mean_bytes(),
+        bridges.len(),
+        None,
+    );
+    let mut used = Vec::new();
+    for (from, uses) in link_use.iter().enumerate() {
+        for (k, &u) in uses.iter().enumerate() {
+            if u > 0
+                && let Some(l) = links.out[from].get(k)
+            {
+                used.push((from as u32, l.to, u));
+            }
+        }
+    }
+    let metrics = Metrics {
+        delivery_mode: s.delivery,
+        items: n_items,
+        undeliverable_items: undeliverable,
+        delivered_ratio: ratio(delivered),
+        delivered_within_deadline_ratio: ratio(in_deadline),
+        deadline_s: s.deadline_s,
+        tx_per_item: per_item(rec.transmissions as f64),
+        greedy_tx_per_item: if greedy_n > 0 {
+            greedy_sum / greedy_n as f64
+        } else {
+            0.0
+        },
+        airtime_per_item_s: per_item(rec.airtime.as_secs_f64()),
+        p50_latency_s: percentile(&latencies, 0.5),
+        p95_latency_s: percentile(&latencies, 0.95),
+        mean_latency_s: mean_latency,
+        p50_hop_latency_s: percentile(&hop, 0.5),
+        duty_violations: rec.duty_violations,
+        recon_bytes_per_item: recon.map(|b| per_item(b as f64)),
+        idle_check_bytes: idle,
+        store_high_water: rec.store_high_water,
+        lost_items: deliverable.saturating_sub(delivered),
+        reach_ratio,
+        transmissions: rec.transmissions,
+        receptions: rec.receptions,
+        collisions: rec.collisions,
+        router_drops: rec.drops,
+        crashes: rec.crashes,
+        invalid_transmits: rec.invalid_transmits,
+        bridges: bridges.len(),
+        mean_neighbours,
+        items_per_hour: s.items_per_hour,
+        offered_items_per_hour: s.offered_items_per_hour,
+        capacity: cap,
+    };
+    let map = MapData {
+        side_m: topo.side_m,
+        positions: topo.positions.clone(),
+        bridges: topo.bridges.clone(),
+        links: used,
+        injections_s: items.iter().map(|i| i.injected.as_secs_f64()).collect(),
+        deliveries_s,
+        end_s: end.as_secs_f64(),
+    };
+    Outcome { metrics, map }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greedy_on_a_line_and_a_star() {
+        // 0 - 1 - 2 - 3 (bidirectional line): 0, 1, 2 transmit.
+        let line = vec![vec![1], vec![0, 2], vec![1, 3], vec![2]];
+        assert_eq!(greedy_broadcast(&line, 0), (3, 3));
+        // Star centred on 0: one transmission.
+        let star = vec![vec![1, 2, 3], vec![0], vec![0], vec![0]];
+        assert_eq!(greedy_broadcast(&star, 0), (1, 3));
+        // From a leaf: leaf then centre.
+        assert_eq!(greedy_broadcast(&star, 1), (2, 3));
+        // Isolated node.
+        let lone = vec![vec![], vec![]];
+        assert_eq!(greedy_broadcast(&lone, 0), (1, 0));
+    }
+
+    #[test]
+    fn percentiles() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(percentile(&v, 0.5), Some(2.0));
+        assert_eq!(percentile(&v, 0.95), Some(4.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}

@@ -1,0 +1,222 @@
+//! The seam where protocols plug into the simulator: a sans-IO [`Router`].
+//!
+//! A router is one node's protocol engine. It never reads a clock, an RNG source of its own
+//! choosing, or a radio: every input carries `now`, outputs are pulled with `poll_*`, and the
+//! simulator (or, later, the firmware runner) is a thin driver around it.
+//!
+//! # Call order (the drain order)
+//! After **any** input (`handle_frame`, `handle_timeout`, `handle_tx_done`, `handle_uplink`,
+//! `handle_reboot`, `submit`) the driver drains, in this order:
+//! 1. [`Router::poll_transmit`], only while the node's radio is idle; a returned [`Transmit`]
+//!    starts on the air at `now` (so a router that wants to send later arms a timeout instead),
+//!    and the driver stops polling transmits until [`Router::handle_tx_done`];
+//! 2. [`Router::poll_timeout`]: the earliest instant the router wants `handle_timeout` (the
+//!    driver keeps only the latest answer; `None` cancels);
+//! 3. [`Router::poll_event`] until `None`.
+//!
+//! # Guarantees the simulator gives
+//! - Frames are real bytes: the bytes a router writes into `buf` are what receivers get in
+//!   `handle_frame`; the simulator only reads their length (for time on air).
+//! - Half duplex: a node that is transmitting receives nothing; starting to transmit aborts the
+//!   receptions in progress.
+//! - `handle_timeout` may be called early or spuriously (a router must check its own timers),
+//!   never later than the simulator's next event after the instant asked for.
+//! - A crashed node gets no input until it restarts; then `handle_reboot` tells the router to
+//!   drop whatever a power cut would lose (RAM) and keep what its flash would keep.
+//! - Duty cycle is *audited* by the simulator, not enforced: a router that transmits too much
+//!   is counted in `duty_violations`. [`NodeContext::hourly_budget`] tells it the rule.
+
+use super::phy::{Preset, Region};
+use super::time::{Duration, Instant};
+
+/// Identity of an item, as the simulator's metrics see it.
+///
+/// Workload items start with an 8-byte little-endian sequence number, unique per run; use
+/// [`ItemKey::of`] to compute a key from an item's bytes. Routers treat items as opaque
+/// bytes otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemKey(pub u64);
+
+impl ItemKey {
+    /// The key of an item: its first 8 bytes (little endian), zero-padded when shorter.
+    pub fn of(item: &[u8]) -> ItemKey {
+        let mut b = [0u8; 8];
+        for (d, s) in b.iter_mut().zip(item) {
+            *d = *s;
+        }
+        ItemKey(u64::from_le_bytes(b))
+    }
+}
+
+/// What a node's radio measured about a received frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RxMeta {
+    /// Received signal strength (dBm).
+    pub rssi: f32,
+    /// Signal-to-noise ratio (dB): RSSI minus the channel's noise floor.
+    pub snr: f32,
+}
+
+/// A frame the router wants on the air now; its bytes are `buf[..len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Frame length in bytes (1..=255; anything else is rejected by the simulator and
+    /// counted as `invalid_transmits`).
+    pub len: usize,
+}
+
+/// Listen-before-talk, answered by the simulator at the moment of the call.
+pub trait ChannelSense {
+    /// True when the radio is receiving a packet or CAD detects energy of a LoRa packet on the
+    /// channel (above the CAD threshold, started long enough ago for CAD to notice it).
+    fn busy(&self) -> bool;
+}
+
+/// A channel that is always free (for unit tests of routers).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClearChannel;
+
+impl ChannelSense for ClearChannel {
+    fn busy(&self) -> bool {
+        false
+    }
+}
+
+/// Why a router gave up on an item or a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// The queue or store was full.
+    Overflow,
+    /// Sending would have exceeded the duty-cycle budget.
+    DutyCycle,
+    /// The item could not be framed (too large).
+    TooLarge,
+}
+
+/// What a router reports to its driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouterEvent {
+    /// This node holds the item for the first time (received from the air, not submitted).
+    /// `hops`: transmissions it took, when the router knows.
+    Received {
+        /// The item.
+        item: ItemKey,
+        /// Number of hops it travelled, if known.
+        hops: Option<u8>,
+    },
+    /// A bridge handed the item to its uplink (the item is delivered).
+    Delivered {
+        /// The item.
+        item: ItemKey,
+    },
+    /// The router dropped an item (its own copy; other nodes may still hold one).
+    Dropped {
+        /// The item.
+        item: ItemKey,
+        /// Why.
+        reason: DropReason,
+    },
+}
+
+/// Error returned by [`Router::submit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The node's store is full; try again after it forwarded some items.
+    #[error("the node's store is full; retry after it has forwarded some items")]
+    StoreFull,
+    /// The item does not fit in a frame.
+    #[error("the item is too large for one frame ({0} bytes)")]
+    TooLarge(usize),
+}
+
+/// Counters the simulator reads at the end of a run; routers without such a notion keep the
+/// defaults (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RouterCounters {
+    /// Bytes sent for set reconciliation.
+    pub recon_bytes: Option<u64>,
+    /// Bytes sent to check that neighbours are in sync while nothing changes.
+    pub idle_check_bytes: Option<u64>,
+}
+
+/// What a router knows about its node when it is created.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodeContext {
+    /// Node index, 0-based, stable for the run.
+    pub id: u32,
+    /// Modem preset of the mesh.
+    pub preset: Preset,
+    /// Region of the mesh.
+    pub region: Region,
+    /// Transmit time allowed per rolling hour by the region.
+    pub hourly_budget: Duration,
+    /// Longest single transmission the region allows, if it has a dwell rule.
+    pub max_dwell: Option<Duration>,
+    /// Whether the node is a bridge (it may have an uplink; see `handle_uplink`).
+    pub bridge: bool,
+    /// Per-node seed: routers needing randomness seed their own PRNG from it.
+    pub seed: u64,
+}
+
+impl NodeContext {
+    /// Time on air of a frame of `len` bytes at the mesh's preset.
+    pub fn time_on_air(&self, len: usize) -> Duration {
+        self.preset.time_on_air(len)
+    }
+}
+
+/// One node's protocol engine, driven by the simulator. See the module docs for the call
+/// order and the guarantees.
+pub trait Router {
+    /// A frame was received intact (no collision, above sensitivity, radio not transmitting).
+    fn handle_frame(&mut self, now: Instant, meta: RxMeta, frame: &[u8]);
+
+    /// The instant last returned by `poll_timeout` has come (or a spurious wake-up).
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// The transmission started by the last [`Transmit`] has left the antenna.
+    fn handle_tx_done(&mut self, now: Instant);
+
+    /// A bridge's uplink went up or down. Never called on non-bridges.
+    fn handle_uplink(&mut self, now: Instant, up: bool);
+
+    /// The node restarted after a crash or power cut: forget what RAM would lose.
+    fn handle_reboot(&mut self, now: Instant);
+
+    /// A user injects an item at this node.
+    fn submit(&mut self, now: Instant, item: &[u8]) -> Result<(), SubmitError>;
+
+    /// The next frame to put on the air now, written into `buf` (255 bytes). `channel`
+    /// answers listen-before-talk at this instant.
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        channel: &dyn ChannelSense,
+        buf: &mut [u8],
+    ) -> Option<Transmit>;
+
+    /// When the router next wants `handle_timeout`.
+    fn poll_timeout(&mut self) -> Option<Instant>;
+
+    /// The next event for the driver.
+    fn poll_event(&mut self) -> Option<RouterEvent>;
+
+    /// Items (or frames) currently held in the node's queue or store.
+    fn store_len(&self) -> usize;
+
+    /// End-of-run counters.
+    fn counters(&self) -> RouterCounters {
+        RouterCounters::default()
+    }
+}
+
+/// Builds one router per node; called again is never needed (reboots go through
+/// [`Router::handle_reboot`]).
+pub trait RouterFactory {
+    /// The router type built.
+    type Router: Router;
+    /// Short name used in reports (`"flood"`, `"toile"`).
+    fn name(&self) -> &'static str;
+    /// A router for the node described by `ctx`.
+    fn build(&self, ctx: &NodeContext) -> Self::Router;
+}
