@@ -13,9 +13,9 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use toile_proto::DecodeError;
 use toile_proto::address::{G1_SS58_PREFIX, SS58_MAX_LEN, base58_key_encode, ss58_encode};
+use toile_proto::item::Item;
 use toile_proto::item::dubp::{self, Document};
 use toile_proto::item::v2s::{Call, ChainProfile, Extrinsic, MultiSignature};
-use toile_proto::item::Item;
 use toile_proto::link::{Envelope, LinkDecoder, Packet};
 use toile_proto::radio::{Body, FrameRepr};
 
@@ -75,7 +75,11 @@ pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
                 .ok()
                 .and_then(|v| v.try_into().ok())
                 .context("--genesis must be 32 bytes of hex")?;
-            Some(ChainProfile { genesis_hash: g, spec_version: a.spec_version, tx_version: a.tx_version })
+            Some(ChainProfile {
+                genesis_hash: g,
+                spec_version: a.spec_version,
+                tx_version: a.tx_version,
+            })
         }
         None => None,
     };
@@ -94,7 +98,11 @@ pub fn run(a: DecodeArgs) -> anyhow::Result<ExitCode> {
             print_tree(&d.value, 0);
         }
     }
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 type Blob = (Option<String>, Vec<u8>, Format);
@@ -116,10 +124,16 @@ fn inputs(a: &DecodeArgs) -> anyhow::Result<Vec<Blob>> {
         }
         (Some(h), None) => Ok(vec![(None, parse_hex(h)?, a.format)]),
         (None, Some(path)) => {
-            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             match std::str::from_utf8(&bytes) {
-                Ok(text) if text.starts_with("Version: 10\n") => Ok(vec![(None, bytes, Format::DubpText)]),
-                Ok(text) if a.format != Format::Link && text_blobs(text, a.format, a.per_line).is_ok() => {
+                Ok(text) if text.starts_with("Version: 10\n") => {
+                    Ok(vec![(None, bytes, Format::DubpText)])
+                }
+                Ok(text)
+                    if a.format != Format::Link
+                        && text_blobs(text, a.format, a.per_line).is_ok() =>
+                {
                     text_blobs(text, a.format, a.per_line)
                 }
                 _ => Ok(vec![(None, bytes, a.format)]),
@@ -204,7 +218,9 @@ impl Ctx {
                     },
                     Err(e) => fail(err_json("dubp-text", e)),
                 },
-                Err(e) => fail(json!({"format": "dubp-text", "error": {"offset": e.valid_up_to(), "reason": "not UTF-8"}})),
+                Err(e) => fail(
+                    json!({"format": "dubp-text", "error": {"offset": e.valid_up_to(), "reason": "not UTF-8"}}),
+                ),
             },
             Format::Frame => match FrameRepr::parse(bytes) {
                 Ok(f) => ok(self.frame(&f, bytes.len())),
@@ -212,12 +228,20 @@ impl Ctx {
             },
             Format::Link => self.link(bytes),
             Format::Message => match Envelope::decode(bytes) {
-                Ok(env) => ok(json!({"format": "message", "seq": env.seq, "message": format!("{:?}", env.message)})),
+                Ok(env) => ok(
+                    json!({"format": "message", "seq": env.seq, "message": format!("{:?}", env.message)}),
+                ),
                 Err(e) => fail(err_json("message", e)),
             },
             Format::Auto => {
                 let mut errors = Vec::new();
-                for f in [Format::Extrinsic, Format::Dubp, Format::Link, Format::Frame, Format::Message] {
+                for f in [
+                    Format::Extrinsic,
+                    Format::Dubp,
+                    Format::Link,
+                    Format::Frame,
+                    Format::Message,
+                ] {
                     if f == Format::Link && bytes.last() != Some(&0) {
                         continue;
                     }
@@ -227,7 +251,9 @@ impl Ctx {
                     }
                     errors.push(d.value);
                 }
-                fail(json!({"format": "unknown", "error": "no format fits these bytes", "attempts": errors}))
+                fail(
+                    json!({"format": "unknown", "error": "no format fits these bytes", "attempts": errors}),
+                )
             }
         }
     }
@@ -308,26 +334,39 @@ impl Ctx {
             }
         });
         ok &= !frames.is_empty();
-        Decoded { ok, value: json!({"format": "link", "len": stream.len(), "frames": frames}) }
+        Decoded {
+            ok,
+            value: json!({"format": "link", "len": stream.len(), "frames": frames}),
+        }
     }
 }
 
 fn call_args(call: &Call<'_>) -> Value {
     match call {
-        Call::TransferKeepAlive { dest, value } | Call::TransferUd { dest, value } | Call::TransferUdKeepAlive { dest, value } => {
+        Call::TransferKeepAlive { dest, value }
+        | Call::TransferUd { dest, value }
+        | Call::TransferUdKeepAlive { dest, value } => {
             json!({"dest": key_json(dest), "value": value})
         }
         Call::ClaimUds | Call::RequestDistanceEvaluation => json!({}),
         Call::CreateIdentity { owner_key } => json!({"owner_key": key_json(owner_key)}),
-        Call::ConfirmIdentity { idty_name } => json!({"idty_name": String::from_utf8_lossy(idty_name)}),
-        Call::RevokeIdentity { idty_index, revocation_key, revocation_sig } => json!({
+        Call::ConfirmIdentity { idty_name } => {
+            json!({"idty_name": String::from_utf8_lossy(idty_name)})
+        }
+        Call::RevokeIdentity {
+            idty_index,
+            revocation_key,
+            revocation_sig,
+        } => json!({
             "idty_index": idty_index, "revocation_key": key_json(revocation_key),
             "revocation_sig": match revocation_sig {
                 MultiSignature::Ed25519(s) | MultiSignature::Sr25519(s) => hex::encode(s),
                 MultiSignature::Ecdsa(s) => hex::encode(s),
             },
         }),
-        Call::RevokeIdentityLegacy { revocation_document } => {
+        Call::RevokeIdentityLegacy {
+            revocation_document,
+        } => {
             json!({"revocation_document": String::from_utf8_lossy(revocation_document)})
         }
         Call::AddCert { receiver } | Call::RenewCert { receiver } => json!({"receiver": receiver}),
@@ -343,7 +382,7 @@ fn dubp_json(d: &Document<'_>) -> Value {
         "len": d.bytes().len(),
         "text_len": text.len(),
         "id": hex::encode(Item::Dubp(*d).id().0),
-        "issuers": d.issuers().map(|k| key_json(k)).collect::<Vec<_>>(),
+        "issuers": d.issuers().map(key_json).collect::<Vec<_>>(),
         "signature": match d.verify() { Ok(()) => "valid".to_owned(), Err(e) => format!("INVALID: {e}") },
         "text": text,
     })
@@ -386,4 +425,3 @@ fn scalar(v: &Value) -> String {
         other => other.to_string(),
     }
 }
-

@@ -163,4 +163,3 @@ fn check_payload(r: Result<&[u8], LinkError>) {
         assert_eq!(Envelope::decode(out.get(..n).unwrap_or(&[])), Ok(env));
     }
 }
-

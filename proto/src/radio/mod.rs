@@ -193,4 +193,3 @@ fn fuzz_one<const S: usize, const M: usize>(
         let _ = reassembler.handle(now, repr.header.sender, &f);
     }
 }
-

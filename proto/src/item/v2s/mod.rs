@@ -541,4 +541,3 @@ mod tests {
         assert_eq!(std::format!("{e}"), "unsupported call 6.0");
     }
 }
-
