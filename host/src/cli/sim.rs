@@ -20,6 +20,16 @@ pub enum PresetArg {
     Sf7,
 }
 
+impl From<PresetArg> for Preset {
+    fn from(p: PresetArg) -> Self {
+        match p {
+            PresetArg::LongFast => Preset::LongFast,
+            PresetArg::MediumFast => Preset::MediumFast,
+            PresetArg::Sf7 => Preset::Sf7,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RegionArg {
     #[value(name = "eu868-10")]
@@ -122,11 +132,7 @@ fn run_router(r: RouterArg, s: &Scenario, progress: bool) -> anyhow::Result<Outc
 
 pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     let started = WallClock::now();
-    let preset = a.preset.map(|p| match p {
-        PresetArg::LongFast => Preset::LongFast,
-        PresetArg::MediumFast => Preset::MediumFast,
-        PresetArg::Sf7 => Preset::Sf7,
-    });
+    let preset = a.preset.map(Preset::from);
     let region = a.region.map(|r| match r {
         RegionArg::Eu868_10 => Region::Eu868TenPercent,
         RegionArg::Eu868_1 => Region::Eu868OnePercent,

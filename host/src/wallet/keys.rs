@@ -46,6 +46,10 @@ pub enum KeyError {
     SoftEd25519(String),
     #[error("unknown key scheme {0:?}: use ed25519 or sr25519")]
     UnknownScheme(String),
+    #[error("Duniter v1 documents need an ed25519 key (Cesium credentials or --scheme ed25519)")]
+    NotForV1,
+    #[error("cannot sign this document: {0}")]
+    Document(String),
     #[error("secret key bytes are invalid for {0}")]
     BadSecret(Scheme),
 }
@@ -176,6 +180,24 @@ impl Keypair {
         match self {
             Self::Ed25519 { seed, .. } => ed25519_sign(seed, msg),
             Self::Sr25519(pair) => pair.sign_simple(b"substrate", msg).to_bytes(),
+        }
+    }
+
+    /// The signer a v2s extrinsic builder takes.
+    pub fn v2s_signer(&self) -> toile_proto::item::v2s::Signer {
+        match self {
+            Self::Ed25519 { seed, .. } => toile_proto::item::v2s::Signer::ed25519(seed),
+            Self::Sr25519(pair) => toile_proto::item::v2s::Signer::sr25519((**pair).clone()),
+        }
+    }
+
+    /// Sign a DUBP v10 document (the text up to, not including, the signature line) and return
+    /// its compact form. Duniter v1 only knows ed25519 keys.
+    pub fn sign_dubp(&self, unsigned: &str) -> Result<Vec<u8>, KeyError> {
+        match self {
+            Self::Ed25519 { seed, .. } => toile_proto::item::dubp::sign(unsigned, &[**seed])
+                .map_err(|e| KeyError::Document(e.to_string())),
+            Self::Sr25519(_) => Err(KeyError::NotForV1),
         }
     }
 

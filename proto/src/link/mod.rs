@@ -163,3 +163,6 @@ fn check_payload(r: Result<&[u8], LinkError>) {
         assert_eq!(Envelope::decode(out.get(..n).unwrap_or(&[])), Ok(env));
     }
 }
+
+#[cfg(feature = "std")]
+impl std::error::Error for LinkError {}

@@ -193,3 +193,6 @@ fn fuzz_one<const S: usize, const M: usize>(
         let _ = reassembler.handle(now, repr.header.sender, &f);
     }
 }
+
+#[cfg(feature = "std")]
+impl std::error::Error for FrameError {}

@@ -558,12 +558,110 @@ pub(super) fn valid_comment(b: &[u8]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b" -_:/;*[]()?!^+=@&~#{}|\\<>%.".contains(c))
 }
 
-/// Characters of the output condition grammar (SIG, XHX, CSV, CLTV, parentheses, `&&`, `||`,
-/// spaces).
+/// Whether `b` is a well-formed output condition of the DUBP v10 grammar:
+///
+/// ```text
+/// cond := term ((" && " | " || ") term)*
+/// term := "SIG(" pubkey ")" | "XHX(" 64 uppercase hex ")" | "CSV(" u64 ")" | "CLTV(" u64 ")"
+///       | "(" cond ")"
+/// ```
+///
+/// Keys must be canonical base58 of 32 bytes and numbers canonical decimals, so that the compact
+/// checker and the text parser accept exactly the same conditions (the text round trip is
+/// then byte-identical). Nesting is bounded by [`MAX_CONDITION_DEPTH`]; no allocation.
 pub(super) fn valid_condition(b: &[u8]) -> bool {
-    b.len() <= MAX_CONDITION_LEN
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'(' | b')' | b'&' | b'|' | b' '))
+    if b.is_empty() || b.len() > MAX_CONDITION_LEN {
+        return false;
+    }
+    let mut p = ConditionParser {
+        s: b,
+        pos: 0,
+        depth: 0,
+    };
+    p.expr() && p.pos == b.len()
+}
+
+/// Deepest parenthesis nesting accepted in an output condition.
+pub(super) const MAX_CONDITION_DEPTH: u8 = 16;
+
+struct ConditionParser<'a> {
+    s: &'a [u8],
+    pos: usize,
+    depth: u8,
+}
+
+impl ConditionParser<'_> {
+    fn rest(&self) -> &[u8] {
+        self.s.get(self.pos..).unwrap_or(&[])
+    }
+
+    fn eat(&mut self, lit: &[u8]) -> bool {
+        let hit = self.rest().starts_with(lit);
+        if hit {
+            self.pos += lit.len();
+        }
+        hit
+    }
+
+    fn expr(&mut self) -> bool {
+        if !self.term() {
+            return false;
+        }
+        while self.eat(b" && ") || self.eat(b" || ") {
+            if !self.term() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn term(&mut self) -> bool {
+        if self.eat(b"(") {
+            if self.depth >= MAX_CONDITION_DEPTH {
+                return false;
+            }
+            self.depth += 1;
+            let ok = self.expr() && self.eat(b")");
+            self.depth -= 1;
+            ok
+        } else if self.eat(b"SIG(") {
+            self.argument(|t| decode_pubkey(t).is_ok())
+        } else if self.eat(b"XHX(") {
+            self.argument(|t| {
+                t.len() == 64 && t.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F'))
+            })
+        } else if self.eat(b"CSV(") || self.eat(b"CLTV(") {
+            self.argument(canonical_u64)
+        } else {
+            false
+        }
+    }
+
+    /// The text up to the next `)`, which is consumed.
+    fn argument(&mut self, ok: impl Fn(&[u8]) -> bool) -> bool {
+        let rest = self.rest();
+        match rest.iter().position(|&c| c == b')') {
+            Some(end) => {
+                let arg = rest.get(..end).unwrap_or(&[]);
+                let good = ok(arg);
+                self.pos += end + 1;
+                good
+            }
+            None => false,
+        }
+    }
+}
+
+/// A decimal `u64` without sign or leading zeros.
+fn canonical_u64(t: &[u8]) -> bool {
+    let digits = !t.is_empty()
+        && t.iter().all(u8::is_ascii_digit)
+        && (t.len() == 1 || t.first() != Some(&b'0'));
+    digits
+        && core::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some()
 }
 
 /// Longest base58 text of 32 bytes.
@@ -599,4 +697,37 @@ pub(super) fn decode_pubkey(text: &[u8]) -> Result<[u8; 32], DubpError> {
 pub(super) fn plain_sig(cond: &[u8]) -> Option<[u8; 32]> {
     let inner = cond.strip_prefix(b"SIG(")?.strip_suffix(b")")?;
     decode_pubkey(inner).ok()
+}
+
+#[cfg(test)]
+mod condition_tests {
+    use super::valid_condition;
+
+    const KEY: &str = "49WYZztGYb59QTN2BQM441nhM3xt2hCRujkF4r6XCpPV";
+    const HASH: &str = "3ECC1453AF11A3CDC9D48CF75CAABDE93A56FAC49A327A861B87363812F7E0FF";
+
+    #[test]
+    fn grammar() {
+        let ok = [
+            std::format!("SIG({KEY})"),
+            std::format!("(SIG({KEY}) && XHX({HASH})) || (SIG({KEY}) && CSV(604800))"),
+            std::format!("SIG({KEY}) || CLTV(0)"),
+        ];
+        for c in &ok {
+            assert!(valid_condition(c.as_bytes()), "{c}");
+        }
+        let bad = [
+            std::format!("SIG(6E5H749xDUTCyV1jgCC1453AF11A3CDC9D48CF75CAABDE93A56FAC49A327A000)"),
+            std::format!("(SIG(&E5H749x6o5pStPR && CSV(604800))"),
+            std::format!("SIG({KEY})  && CSV(1)"),
+            std::format!("CSV(01)"),
+            std::format!("XHX({})", HASH.to_lowercase()),
+            std::format!("({KEY}"),
+            std::string::String::from("CSV(99999999999999999999)"),
+            "(".repeat(20) + "CSV(1)" + &")".repeat(20),
+        ];
+        for c in &bad {
+            assert!(!valid_condition(c.as_bytes()), "{c}");
+        }
+    }
 }

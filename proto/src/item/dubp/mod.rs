@@ -561,3 +561,6 @@ pub fn fuzz(data: &[u8]) {
     #[cfg(not(feature = "std"))]
     let _ = len;
 }
+
+#[cfg(feature = "std")]
+impl std::error::Error for DubpError {}

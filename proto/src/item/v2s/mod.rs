@@ -541,3 +541,6 @@ mod tests {
         assert_eq!(std::format!("{e}"), "unsupported call 6.0");
     }
 }
+
+#[cfg(feature = "std")]
+impl std::error::Error for ExtrinsicError {}
