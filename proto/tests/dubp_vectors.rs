@@ -1,9 +1,8 @@
 //! DUBP golden vectors (texts generated and signed by duniterpy, `tests/duniterpy/make_vectors.py`)
-//! and the duniterpy oracle check of both the vectors and our renders.
+//! checked by our own code. The independent check by duniterpy of both the vectors and our
+//! renders is `tests/tests/dubp_oracle.rs`.
 //!
-//! `TOILE_BLESS=1` rewrites the `.hex` files from `from_text`. `TOILE_VENV` picks the Python venv
-//! for the oracle (default `<workspace>/target/duniterpy-venv`, created on demand);
-//! `TOILE_SKIP_PYTHON=1` skips the oracle with a notice.
+//! `TOILE_BLESS=1` rewrites the `.hex` files from `from_text`.
 #![cfg(feature = "std")]
 
 use std::path::{Path, PathBuf};
@@ -261,70 +260,6 @@ fn sign_builds_a_verifiable_document() {
     // Signed by another key than the issuer: well-formed but not authentic.
     assert!(doc.verify().is_err());
     assert!(doc.render_to_string().starts_with(unsigned));
-}
-
-/// The duniterpy oracle: parse + re-render + verify every vector AND every Rust render.
-#[test]
-fn duniterpy_oracle_accepts_vectors_and_our_renders() {
-    if std::env::var("TOILE_SKIP_PYTHON").is_ok_and(|v| v == "1") {
-        println!("NOTICE: TOILE_SKIP_PYTHON=1: duniterpy oracle check skipped");
-        return;
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = std::env::var_os("TOILE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../target/duniterpy-venv"));
-    let python = venv.join("bin/python");
-    if !python_has_duniterpy(&python) {
-        if !python.exists() {
-            let status = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .unwrap_or_else(|e| {
-                    panic!("python3 is required for the duniterpy oracle ({e}); install python3 with venv, or set TOILE_SKIP_PYTHON=1")
-                });
-            assert!(
-                status.success(),
-                "python3 -m venv {venv:?} failed (is python3-venv installed?); or set TOILE_SKIP_PYTHON=1"
-            );
-        }
-        let status = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "duniterpy==1.2.1"])
-            .status()
-            .unwrap_or_else(|e| panic!("pip in {venv:?} failed to start: {e}"));
-        assert!(
-            status.success() && python_has_duniterpy(&python),
-            "pip install duniterpy==1.2.1 into {venv:?} failed (network?); set TOILE_VENV to a venv that has it, or TOILE_SKIP_PYTHON=1"
-        );
-    }
-
-    let renders = std::env::temp_dir().join(format!("toile-dubp-renders-{}", std::process::id()));
-    std::fs::create_dir_all(&renders).unwrap();
-    for (name, _, compact) in vectors() {
-        let doc = Document::parse(&compact).unwrap();
-        std::fs::write(renders.join(format!("{name}.dubp")), doc.render_to_string()).unwrap();
-    }
-    let out = Command::new(&python)
-        .arg(manifest.join("tests/duniterpy/check_vectors.py"))
-        .arg(vector_dir())
-        .arg(&renders)
-        .output()
-        .expect("run check_vectors.py");
-    let _ = std::fs::remove_dir_all(&renders);
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    assert!(
-        out.status.success(),
-        "duniterpy oracle failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn python_has_duniterpy(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "import duniterpy"])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Deterministic mutation fuzzing from the vectors (byte overwrites, insertions, deletions,

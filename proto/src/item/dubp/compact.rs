@@ -717,10 +717,12 @@ mod condition_tests {
             assert!(valid_condition(c.as_bytes()), "{c}");
         }
         let bad = [
-            std::format!("SIG(6E5H749xDUTCyV1jgCC1453AF11A3CDC9D48CF75CAABDE93A56FAC49A327A000)"),
-            std::format!("(SIG(&E5H749x6o5pStPR && CSV(604800))"),
+            std::string::String::from(
+                "SIG(6E5H749xDUTCyV1jgCC1453AF11A3CDC9D48CF75CAABDE93A56FAC49A327A000)",
+            ),
+            std::string::String::from("(SIG(&E5H749x6o5pStPR && CSV(604800))"),
             std::format!("SIG({KEY})  && CSV(1)"),
-            std::format!("CSV(01)"),
+            std::string::String::from("CSV(01)"),
             std::format!("XHX({})", HASH.to_lowercase()),
             std::format!("({KEY}"),
             std::string::String::from("CSV(99999999999999999999)"),

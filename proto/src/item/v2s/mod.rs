@@ -469,6 +469,9 @@ pub fn fuzz(data: &[u8]) {
     let _ = x.verify(&profile);
 }
 
+#[cfg(feature = "std")]
+impl std::error::Error for ExtrinsicError {}
+
 #[cfg(test)]
 mod tests {
     //! Runs with and without `std`: the no-alloc parse and streaming Ed25519 paths.
@@ -541,6 +544,3 @@ mod tests {
         assert_eq!(std::format!("{e}"), "unsupported call 6.0");
     }
 }
-
-#[cfg(feature = "std")]
-impl std::error::Error for ExtrinsicError {}
