@@ -6,7 +6,6 @@
 #![cfg(feature = "std")]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use toile_proto::crypto::Sha256;
 use toile_proto::item::dubp::{self, Body, Condition, Document, DubpError, Source};
