@@ -26,6 +26,8 @@ fi
 "$TOILE_VENV/bin/python" -c 'import duniterpy; print("duniterpy", duniterpy.__version__ if hasattr(duniterpy, "__version__") else "ok")'
 
 echo "== tests"
+# Cross-crate tests run the real `toile` binary: build it first.
+cargo build -p toile-host --bins
 if command -v cargo-nextest >/dev/null; then
     cargo nextest run --workspace --all-features --no-fail-fast
 else
