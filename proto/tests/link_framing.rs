@@ -2,6 +2,8 @@
 //! `*.payload.hex`, generated independently with Python's zlib CRC-32 and a reference COBS),
 //! message fixtures (`msg_*.hex`), every error path, decoder resync, and the overhead goal.
 
+mod common;
+
 use toile_proto::item::{ItemKind, ShortId};
 use toile_proto::link::{
     self, Batch, Config, ConfigPatch, Envelope, ErrorCode, FrameDecoder, Hello, IdList,
@@ -12,17 +14,7 @@ use toile_proto::link::{
 use toile_proto::{DecodeError, ErrorKind};
 
 fn vector(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/vectors/link/{name}.hex",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let hex: String = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(|l| l.split_whitespace())
-        .collect();
-    hex::decode(hex).unwrap()
+    common::hex_fixture("link", name)
 }
 
 fn link_err(offset: usize, e: LinkError) -> DecodeError {

@@ -2,6 +2,8 @@
 //! comment naming what it is), every error path, truncation, round trips, batching,
 //! fragmentation and reassembly.
 
+mod common;
+
 use toile_proto::item::ItemKind;
 use toile_proto::radio::{
     self, Body, DropReason, Entries, EntriesBuilder, Flags, FragmentKey, FragmentRepr, Fragmenter,
@@ -11,17 +13,7 @@ use toile_proto::radio::{
 use toile_proto::{DecodeError, ErrorKind};
 
 fn vector(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/vectors/radio/{name}.hex",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let hex: String = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(|l| l.split_whitespace())
-        .collect();
-    hex::decode(hex).unwrap()
+    common::hex_fixture("radio", name)
 }
 
 fn frame_err(offset: usize, e: FrameError) -> DecodeError {
