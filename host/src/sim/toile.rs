@@ -136,6 +136,7 @@ impl ToileRouter {
                 Event::Stored { .. }
                 | Event::Rejected { .. }
                 | Event::Receipted { .. }
+                | Event::Released { .. }
                 | Event::Expired { .. }
                 | Event::Route { .. } => {}
             }

@@ -220,6 +220,9 @@ pub enum Event {
     /// The store was full: `evicted` — this stored, unexpired, lower-priority item was
     /// deleted to make room; otherwise the incoming item `id` was refused.
     Overflow { id: ItemId, evicted: bool },
+    /// The store was full and this item, already handed over to a downhill neighbour (which
+    /// has custody), was deleted to make room. Not a loss.
+    Released { id: ItemId },
     /// A receipt removed the item.
     Receipted { id: ItemId },
     /// The item expired and was removed.
@@ -875,11 +878,15 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.store.remove(&v.id);
         self.slots.retain(|s| s.id != v.id);
         self.remember(v.short);
-        self.counters.overflows += 1;
-        self.event(Event::Overflow {
-            id: v.id,
-            evicted: true,
-        });
+        if v.pending {
+            self.counters.overflows += 1;
+            self.event(Event::Overflow {
+                id: v.id,
+                evicted: true,
+            });
+        } else {
+            self.event(Event::Released { id: v.id });
+        }
         true
     }
 
