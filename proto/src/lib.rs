@@ -16,6 +16,8 @@
 //!   frame, and bounded fragmentation/reassembly for items larger than one LoRa frame.
 //! - [`link`]: host-link framing (COBS + CRC-32) and the versioned messages that travel inside
 //!   Noise transport messages over USB serial, BLE and TCP.
+//! - [`engine`]: the sans-IO relay engine (store and forward towards bridges, custody,
+//!   duty cycle, channel access) over a [`engine::Store`].
 //! - [`fuzz`]: one plain function per decoder, driven by cargo-fuzz and replayed from a corpus
 //!   by the ordinary test suite.
 //!
@@ -30,6 +32,7 @@ extern crate std;
 
 pub mod address;
 pub mod crypto;
+pub mod engine;
 pub mod error;
 pub mod fuzz;
 pub mod item;

@@ -10,8 +10,9 @@ use serde::Serialize;
 use toile_host::sim::flood::FloodFactory;
 use toile_host::sim::phy::{Preset, Region};
 use toile_host::sim::scenario::{Scenario, standard_side_m};
+use toile_host::sim::toile::ToileFactory;
 use toile_host::sim::topology::Topology;
-use toile_host::sim::{Metrics, Outcome, Simulator, svg};
+use toile_host::sim::{Metrics, Outcome, RouterFactory, Simulator, svg};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PresetArg {
@@ -106,27 +107,40 @@ struct Report<'a> {
 
 fn run_router(r: RouterArg, s: &Scenario, progress: bool) -> anyhow::Result<Outcome> {
     match r {
-        RouterArg::Toile => anyhow::bail!(
-            "router 'toile' is not available yet: the relay engine is not merged; use --router flood"
-        ),
-        RouterArg::Flood => {
-            let sim = Simulator::new(s.clone(), &FloodFactory::default())?;
-            if progress {
-                let bar = indicatif::ProgressBar::new(1000);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{msg} [{bar:40}] {percent}% {elapsed}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-                bar.set_message("flood");
-                let out = sim.run_with_progress(&mut |f| bar.set_position((f * 1000.0) as u64));
-                bar.finish_and_clear();
-                Ok(out)
-            } else {
-                Ok(sim.run())
-            }
+        RouterArg::Toile => {
+            anyhow::ensure!(
+                s.signed_items,
+                "router 'toile' carries only real signed items; the {} scenario injects filler \
+                 bytes (use --scenario shutdown)",
+                s.name
+            );
+            run_with(Simulator::new(s.clone(), &ToileFactory)?, "toile", progress)
         }
+        RouterArg::Flood => run_with(
+            Simulator::new(s.clone(), &FloodFactory::default())?,
+            "flood",
+            progress,
+        ),
+    }
+}
+
+fn run_with<F: RouterFactory>(
+    sim: Simulator<F>,
+    name: &'static str,
+    progress: bool,
+) -> anyhow::Result<Outcome> {
+    if progress {
+        let bar = indicatif::ProgressBar::new(1000);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent}% {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(name);
+        let out = sim.run_with_progress(&mut |f| bar.set_position((f * 1000.0) as u64));
+        bar.finish_and_clear();
+        Ok(out)
+    } else {
+        Ok(sim.run())
     }
 }
 

@@ -9,11 +9,12 @@
 //! iterated.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::rc::Rc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use toile_proto::item::v2s::{Call, Signer, build_signed};
 
 use super::SimError;
 use super::metrics::{self, Outcome, RunRecord};
@@ -130,10 +131,17 @@ pub struct Simulator<F: RouterFactory> {
     /// Broadcast mode: per item, which nodes hold it (bitset).
     holders: Vec<Vec<u64>>,
     rec: RunRecord,
+    /// Item index by content key (looked up, never iterated).
+    keys: HashMap<ItemKey, u32>,
+    /// Signers of the workload's signed items (fixed seeds).
+    signers: Vec<Signer>,
     sensitivity: f32,
     cad_threshold: f32,
     uplink: bool,
 }
+
+/// Accounts signing the workload's items; items are unique by (signer, nonce).
+const WORKLOAD_SIGNERS: usize = 16;
 
 fn sub_seed(seed: u64, purpose: u64, node: u64) -> u64 {
     let mut z = seed
@@ -232,6 +240,10 @@ impl<F: RouterFactory> Simulator<F> {
             items: Vec::new(),
             holders: Vec::new(),
             rec,
+            keys: HashMap::new(),
+            signers: (0..WORKLOAD_SIGNERS)
+                .map(|i| Signer::ed25519(&[i as u8 + 1; 32]))
+                .collect(),
             uplink: false,
         };
         sim.schedule_initial();
@@ -334,6 +346,9 @@ impl<F: RouterFactory> Simulator<F> {
     fn item_bytes(&self, idx: u32, rng_byte: u8) -> Vec<u8> {
         let mix = self.scenario.mix;
         let payment = f64::from(rng_byte) / 256.0 < mix.payment_share;
+        if self.scenario.signed_items {
+            return self.signed_item(idx, payment);
+        }
         let len = if payment {
             mix.payment_bytes
         } else {
@@ -347,6 +362,30 @@ impl<F: RouterFactory> Simulator<F> {
             v.push((v.len() as u8).wrapping_mul(31) ^ idx as u8);
         }
         v
+    }
+
+    /// A real signed extrinsic: item `idx` is signed by signer `idx % 16` with nonce
+    /// `idx / 16`, so every item of a run is unique.
+    fn signed_item(&self, idx: u32, payment: bool) -> Vec<u8> {
+        let n = self.signers.len().max(1);
+        let i = idx as usize % n;
+        let nonce = idx / n as u32;
+        let dest = self.signers[(i + 1) % n].public();
+        let call = if payment {
+            Call::TransferKeepAlive {
+                dest: &dest,
+                value: 100 + u64::from(idx % 10_000),
+            }
+        } else {
+            Call::AddCert { receiver: idx }
+        };
+        build_signed(
+            &call,
+            &self.signers[i],
+            nonce,
+            0,
+            &super::toile::sim_profile(),
+        )
     }
 
     fn inject(&mut self, node: u32) {
@@ -381,6 +420,7 @@ impl<F: RouterFactory> Simulator<F> {
         let now = self.now;
         let byte = self.nodes[node as usize].inject_rng.r#gen::<u8>();
         let bytes = self.item_bytes(idx, byte);
+        self.keys.insert(ItemKey::of(&bytes), idx);
         if self.nodes[node as usize]
             .router
             .submit(now, &bytes)
@@ -498,13 +538,15 @@ impl<F: RouterFactory> Simulator<F> {
                     let lat = now.saturating_since(injected).as_secs_f64() / f64::from(h + 1);
                     self.rec.hop_latencies.push(lat);
                 }
-                if self.scenario.delivery == DeliveryMode::Broadcast {
-                    let (i, n) = (item.0 as usize, node as usize);
+                if self.scenario.delivery == DeliveryMode::Broadcast
+                    && let Some(&idx) = self.keys.get(&item)
+                {
+                    let (i, n) = (idx as usize, node as usize);
                     if let Some(bits) = self.holders.get_mut(i) {
                         let w = &mut bits[n / 64];
                         if *w & (1 << (n % 64)) == 0 {
                             *w |= 1 << (n % 64);
-                            self.rec.pair_latencies.push((item.0 as u32, node, now));
+                            self.rec.pair_latencies.push((idx, node, now));
                         }
                     }
                 }
@@ -512,7 +554,8 @@ impl<F: RouterFactory> Simulator<F> {
             RouterEvent::Delivered { item } => {
                 if self.scenario.delivery == DeliveryMode::Bridges
                     && self.topo.bridges[node as usize]
-                    && let Some(rec) = self.items.get_mut(item.0 as usize)
+                    && let Some(&idx) = self.keys.get(&item)
+                    && let Some(rec) = self.items.get_mut(idx as usize)
                     && rec.delivered.is_none()
                 {
                     rec.delivered = Some(now);
@@ -523,7 +566,9 @@ impl<F: RouterFactory> Simulator<F> {
     }
 
     fn item_for(&self, key: ItemKey) -> Option<&ItemRec> {
-        usize::try_from(key.0).ok().and_then(|i| self.items.get(i))
+        self.keys
+            .get(&key)
+            .and_then(|&i| self.items.get(i as usize))
     }
 
     fn start_tx(&mut self, node: u32, buf: &[u8], len: usize) {

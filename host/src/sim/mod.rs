@@ -10,6 +10,7 @@
 //! - [`router`]: the sans-IO [`Router`] trait every protocol implements (drain order:
 //!   `poll_transmit`, then `poll_timeout`, then `poll_event`);
 //! - [`flood`]: the Meshtastic-style managed-flooding baseline;
+//! - [`toile`]: the Toile relay engine ([`toile_proto::engine`]) as a router;
 //! - [`scenario`], [`metrics`], [`svg`]: what to run, what it measured, how it looked.
 //!
 //! # The anchor (radio.md) and how close the flood baseline gets
@@ -40,6 +41,7 @@ pub mod router;
 pub mod scenario;
 pub mod svg;
 pub mod time;
+pub mod toile;
 pub mod topology;
 
 pub use engine::Simulator;

@@ -31,20 +31,23 @@ use super::time::{Duration, Instant};
 
 /// Identity of an item, as the simulator's metrics see it.
 ///
-/// Workload items start with an 8-byte little-endian sequence number, unique per run; use
-/// [`ItemKey::of`] to compute a key from an item's bytes. Routers treat items as opaque
-/// bytes otherwise.
+/// The item's content id as the mesh names it: the [`ShortId`] of `blake2_256(bytes)`, which
+/// is [`Item::id`] for the v2s extrinsics the workload injects. Use [`ItemKey::of`] to
+/// compute a key from an item's bytes; routers treat items as opaque bytes otherwise.
+///
+/// [`ShortId`]: toile_proto::item::ShortId
+/// [`Item::id`]: toile_proto::item::Item::id
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ItemKey(pub u64);
 
 impl ItemKey {
-    /// The key of an item: its first 8 bytes (little endian), zero-padded when shorter.
+    /// The key of an item: the short id of its content hash.
     pub fn of(item: &[u8]) -> ItemKey {
-        let mut b = [0u8; 8];
-        for (d, s) in b.iter_mut().zip(item) {
-            *d = *s;
-        }
-        ItemKey(u64::from_le_bytes(b))
+        ItemKey(
+            toile_proto::item::ItemId(toile_proto::crypto::blake2_256(item))
+                .short()
+                .0,
+        )
     }
 }
 

@@ -95,6 +95,11 @@ pub struct Scenario {
     pub churn_down_s: f64,
     /// Deadline for `delivered_within_deadline_ratio` (s).
     pub deadline_s: f64,
+    /// Inject real signed v2s extrinsics (`transfer_keep_alive` for payments, `add_cert` for
+    /// certifications, signed for [`super::toile::sim_profile`]) instead of filler bytes of
+    /// the mix's sizes. Filler items are unique but not valid items: only flooding carries
+    /// them.
+    pub signed_items: bool,
 }
 
 /// Named presets of scenarios.
@@ -136,6 +141,7 @@ impl Scenario {
             churn_per_hour: 0.0,
             churn_down_s: 0.0,
             deadline_s: 3600.0,
+            signed_items: false,
         }
     }
 
@@ -181,6 +187,7 @@ impl Scenario {
             churn_per_hour: 0.1,
             churn_down_s: 900.0,
             deadline_s,
+            signed_items: true,
         }
     }
 }

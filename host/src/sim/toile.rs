@@ -1,0 +1,209 @@
+//! The Toile relay engine ([`toile_proto::engine`]) as a simulator [`Router`].
+//!
+//! A thin driver: it converts the simulator's time and context into the engine's, asks the
+//! channel at the moment of `poll_transmit`, and maps engine events to [`RouterEvent`]s. A
+//! bridge with its uplink up hands an item over as soon as it stores it and treats that as the
+//! chain's receipt ([`Engine::handle_receipt`]). The store is a [`MemStore`] standing for the
+//! node's flash: it survives `handle_reboot`, RAM state does not.
+
+use std::collections::VecDeque;
+
+use lora_modulation::{Bandwidth, BaseBandModulationParams, CodingRate, SpreadingFactor};
+use toile_proto::crypto::blake2_256;
+use toile_proto::engine::{
+    self, Config, DEFAULT_HOP_LIMIT, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MemStore,
+    Modulation,
+};
+use toile_proto::item::v2s::ChainProfile;
+use toile_proto::item::{ItemId, ItemKind};
+use toile_proto::radio::NodeAddr;
+
+use super::phy::Preset;
+use super::router::{
+    ChannelSense, DropReason, ItemKey, NodeContext, Router, RouterEvent, RouterFactory, RxMeta,
+    SubmitError, Transmit,
+};
+use super::time::Instant;
+
+/// Items a simulated node can hold.
+pub const STORE_ITEMS: usize = 32;
+/// Largest item a simulated node stores.
+pub const STORE_ITEM_BYTES: usize = 256;
+
+/// The engine type every simulated node runs.
+pub type SimEngine = Engine<MemStore<STORE_ITEMS, STORE_ITEM_BYTES>, STORE_ITEMS>;
+
+/// The chain the simulated workload signs for (a test profile: no real chain is involved).
+pub fn sim_profile() -> ChainProfile {
+    ChainProfile {
+        genesis_hash: blake2_256(b"toile simulator chain"),
+        spec_version: 1_000,
+        tx_version: 1,
+    }
+}
+
+/// Builds [`ToileRouter`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ToileFactory;
+
+impl RouterFactory for ToileFactory {
+    type Router = ToileRouter;
+    fn name(&self) -> &'static str {
+        "toile"
+    }
+    fn build(&self, ctx: &NodeContext) -> ToileRouter {
+        ToileRouter::new(ctx)
+    }
+}
+
+/// One simulated node running the relay engine.
+#[derive(Debug)]
+pub struct ToileRouter {
+    engine: SimEngine,
+    events: VecDeque<RouterEvent>,
+}
+
+fn modulation(p: Preset) -> Modulation {
+    let (sf, bw) = match p {
+        Preset::LongFast => (SpreadingFactor::_11, Bandwidth::_250KHz),
+        Preset::MediumFast => (SpreadingFactor::_9, Bandwidth::_250KHz),
+        Preset::Sf7 => (SpreadingFactor::_7, Bandwidth::_125KHz),
+    };
+    Modulation {
+        params: BaseBandModulationParams::new(sf, bw, CodingRate::_4_5),
+        preamble: p.preamble(),
+    }
+}
+
+/// The engine configuration of a simulated node.
+pub fn config(ctx: &NodeContext) -> Config {
+    let budget_us = ctx.hourly_budget.as_micros();
+    Config {
+        addr: NodeAddr(ctx.id as u16),
+        bridge: ctx.bridge,
+        profile: sim_profile(),
+        modulation: modulation(ctx.preset),
+        duty: match ctx.max_dwell {
+            Some(d) => DutyRule::Dwell {
+                max_us: d.as_micros(),
+                budget_us,
+            },
+            None => DutyRule::PerHour { budget_us },
+        },
+        seed: ctx.seed,
+        hop_limit: DEFAULT_HOP_LIMIT,
+        item_ttl_us: DEFAULT_ITEM_TTL_US,
+    }
+}
+
+fn key(id: &ItemId) -> ItemKey {
+    ItemKey(id.short().0)
+}
+
+impl ToileRouter {
+    pub fn new(ctx: &NodeContext) -> Self {
+        ToileRouter {
+            engine: Engine::new(config(ctx), MemStore::new(), 0),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The engine (for tests and reports).
+    pub fn engine(&self) -> &SimEngine {
+        &self.engine
+    }
+
+    /// Move engine events to the router's queue (after every input, where `now` is known:
+    /// a bridge's uplink hand-over is answered with a receipt at once).
+    fn pump(&mut self, now: Instant) {
+        while let Some(e) = self.engine.poll_event() {
+            match e {
+                Event::Stored { id, from_air: true } => {
+                    self.events.push_back(RouterEvent::Received {
+                        item: key(&id),
+                        hops: None,
+                    })
+                }
+                Event::Uplink { id } => {
+                    self.events
+                        .push_back(RouterEvent::Delivered { item: key(&id) });
+                    self.engine.handle_receipt(now.0, &id);
+                }
+                Event::Overflow { id, .. } => self.events.push_back(RouterEvent::Dropped {
+                    item: key(&id),
+                    reason: DropReason::Overflow,
+                }),
+                Event::Stored { .. }
+                | Event::Rejected { .. }
+                | Event::Receipted { .. }
+                | Event::Released { .. }
+                | Event::Expired { .. }
+                | Event::Route { .. } => {}
+            }
+        }
+    }
+}
+
+impl Router for ToileRouter {
+    fn handle_frame(&mut self, now: Instant, meta: RxMeta, frame: &[u8]) {
+        let meta = engine::RxMeta {
+            rssi_dbm: meta.rssi as i16,
+            snr_db: meta.snr as i8,
+        };
+        self.engine.handle_frame(now.0, meta, frame);
+        self.pump(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.engine.handle_timeout(now.0);
+        self.pump(now);
+    }
+
+    fn handle_tx_done(&mut self, now: Instant) {
+        self.engine.handle_tx_done(now.0);
+        self.pump(now);
+    }
+
+    fn handle_uplink(&mut self, now: Instant, up: bool) {
+        self.engine.handle_uplink(now.0, up);
+        self.pump(now);
+    }
+
+    fn handle_reboot(&mut self, now: Instant) {
+        self.engine.restart(now.0);
+        self.pump(now);
+    }
+
+    fn submit(&mut self, now: Instant, item: &[u8]) -> Result<(), SubmitError> {
+        let r = self.engine.submit(now.0, ItemKind::Extrinsic, item);
+        self.pump(now);
+        match r {
+            Ok(_) => Ok(()),
+            Err(engine::SubmitError::StoreFull) => Err(SubmitError::StoreFull),
+            Err(_) => Err(SubmitError::TooLarge(item.len())),
+        }
+    }
+
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        channel: &dyn ChannelSense,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        self.engine
+            .poll_transmit(now.0, channel.busy(), buf)
+            .map(|t| Transmit { len: t.len })
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.engine.poll_timeout().map(Instant)
+    }
+
+    fn poll_event(&mut self) -> Option<RouterEvent> {
+        self.events.pop_front()
+    }
+
+    fn store_len(&self) -> usize {
+        self.engine.store_len()
+    }
+}

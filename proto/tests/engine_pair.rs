@@ -1,0 +1,394 @@
+#![cfg(feature = "std")]
+//! Two/three-node harness for the relay engine: a perfect shared channel (everyone in the
+//! set hears everyone else unless `links` says otherwise), virtual time that jumps to the next
+//! timer, and the drain order of the engine's module doc.
+
+use toile_proto::crypto::blake2_256;
+use toile_proto::engine::{
+    Config, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MemStore, Modulation, RxMeta, SubmitError,
+};
+use toile_proto::item::v2s::{Call, ChainProfile, Signer, build_signed};
+use toile_proto::item::{ItemId, ItemKind};
+use toile_proto::radio::{MAX_FRAME_LEN, NodeAddr};
+
+use lora_modulation::{Bandwidth, BaseBandModulationParams, CodingRate, SpreadingFactor};
+
+type E = Engine<MemStore<8, 256>, 8>;
+
+fn profile() -> ChainProfile {
+    ChainProfile {
+        genesis_hash: blake2_256(b"engine pair test chain"),
+        spec_version: 1,
+        tx_version: 1,
+    }
+}
+
+fn config(addr: u16, bridge: bool) -> Config {
+    Config {
+        addr: NodeAddr(addr),
+        bridge,
+        profile: profile(),
+        modulation: Modulation {
+            params: BaseBandModulationParams::new(
+                SpreadingFactor::_11,
+                Bandwidth::_250KHz,
+                CodingRate::_4_5,
+            ),
+            preamble: 16,
+        },
+        // EU868 10 %.
+        duty: DutyRule::PerHour {
+            budget_us: 360_000_000,
+        },
+        seed: u64::from(addr) * 7 + 1,
+        hop_limit: 10,
+        item_ttl_us: DEFAULT_ITEM_TTL_US,
+    }
+}
+
+fn payment(nonce: u32) -> Vec<u8> {
+    let signer = Signer::ed25519(&[9; 32]);
+    build_signed(
+        &Call::TransferKeepAlive {
+            dest: &[7; 32],
+            value: 1_000 + u64::from(nonce),
+        },
+        &signer,
+        nonce,
+        0,
+        &profile(),
+    )
+}
+
+fn cert(nonce: u32) -> Vec<u8> {
+    let signer = Signer::ed25519(&[5; 32]);
+    build_signed(
+        &Call::AddCert { receiver: nonce },
+        &signer,
+        nonce,
+        0,
+        &profile(),
+    )
+}
+
+/// Nodes on one channel. `links[i][j]`: j hears i.
+struct Mesh {
+    nodes: Vec<E>,
+    links: Vec<Vec<bool>>,
+    now: u64,
+    events: Vec<Vec<Event>>,
+    /// (node, start, time on air) of every transmission.
+    txs: Vec<(usize, u64, u64)>,
+    /// Transmission in progress: (node, end, frame).
+    on_air: Option<(usize, u64, Vec<u8>)>,
+}
+
+impl Mesh {
+    fn new(nodes: Vec<E>, links: Vec<Vec<bool>>) -> Self {
+        let n = nodes.len();
+        let mut m = Mesh {
+            nodes,
+            links,
+            now: 0,
+            events: vec![Vec::new(); n],
+            txs: Vec::new(),
+            on_air: None,
+        };
+        for i in 0..n {
+            m.drain(i);
+        }
+        m
+    }
+
+    /// A line: 0 - 1 - 2 ...
+    fn line(nodes: Vec<E>) -> Self {
+        let n = nodes.len();
+        let links = (0..n)
+            .map(|i| (0..n).map(|j| i.abs_diff(j) == 1).collect())
+            .collect();
+        Self::new(nodes, links)
+    }
+
+    fn drain(&mut self, i: usize) {
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        let busy = self.on_air.is_some();
+        if let Some(t) = self.nodes[i].poll_transmit(self.now, busy, &mut buf) {
+            assert!(
+                !busy,
+                "listen before talk: never transmit on a busy channel"
+            );
+            let toa = self.nodes[i].config().modulation.time_on_air_us(t.len);
+            self.txs.push((i, self.now, toa));
+            self.on_air = Some((i, self.now + toa, buf[..t.len].to_vec()));
+        }
+        let _ = self.nodes[i].poll_timeout();
+        while let Some(e) = self.nodes[i].poll_event() {
+            self.events[i].push(e);
+        }
+    }
+
+    fn next_instant(&self) -> Option<u64> {
+        let timers = self.nodes.iter().filter_map(|n| n.poll_timeout());
+        let air = self.on_air.as_ref().map(|(_, end, _)| *end);
+        timers.chain(air).min()
+    }
+
+    /// Run until `until` (µs) or nothing is scheduled.
+    fn run_until(&mut self, until: u64) {
+        let mut steps = 0u32;
+        while let Some(t) = self.next_instant() {
+            steps += 1;
+            assert!(steps < 1_000_000, "livelock at {} µs", self.now);
+            if t > until {
+                break;
+            }
+            self.now = self.now.max(t);
+            if let Some((from, end, frame)) = self.on_air.take_if(|(_, end, _)| *end <= self.now) {
+                let _ = end;
+                self.nodes[from].handle_tx_done(self.now);
+                self.drain(from);
+                for to in 0..self.nodes.len() {
+                    if to != from && self.links[from][to] {
+                        self.nodes[to].handle_frame(self.now, RxMeta::default(), &frame);
+                        self.drain(to);
+                    }
+                }
+                continue;
+            }
+            for i in 0..self.nodes.len() {
+                if self.nodes[i].poll_timeout().is_some_and(|t| t <= self.now) {
+                    self.nodes[i].handle_timeout(self.now);
+                    self.drain(i);
+                }
+            }
+        }
+        self.now = self.now.max(until);
+    }
+
+    fn submit(&mut self, i: usize, bytes: &[u8]) -> Result<ItemId, SubmitError> {
+        let r = self.nodes[i].submit(self.now, ItemKind::Extrinsic, bytes);
+        self.drain(i);
+        r
+    }
+
+    fn uplinked(&self, i: usize, id: &ItemId) -> bool {
+        self.events[i]
+            .iter()
+            .any(|e| matches!(e, Event::Uplink { id: x } if x == id))
+    }
+}
+
+fn engine(addr: u16, bridge: bool) -> E {
+    Engine::new(config(addr, bridge), MemStore::new(), 0)
+}
+
+const MINUTE: u64 = 60_000_000;
+
+#[test]
+fn item_reaches_bridge_through_a_relay() {
+    // A(0) - R(1) - B(2, bridge)
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false), engine(2, true)]);
+    m.nodes[2].handle_uplink(0, true);
+    m.run_until(MINUTE);
+    assert_eq!(m.nodes[0].route_hops(), Some(2), "gradient reached A");
+    let id = m.submit(0, &payment(1)).unwrap();
+    m.run_until(5 * MINUTE);
+    assert!(m.uplinked(2, &id), "bridge handed the item to its uplink");
+    assert!(
+        !m.nodes[0].is_pending(&id),
+        "custody ack stopped A's retransmissions"
+    );
+    assert!(
+        !m.nodes[1].is_pending(&id),
+        "custody ack stopped R's retransmissions"
+    );
+    assert!(
+        m.events[1]
+            .iter()
+            .any(|e| matches!(e, Event::Stored { id: x, from_air: true } if *x == id))
+    );
+    // A keeps the item (custody is not a receipt) until a receipt.
+    assert!(m.nodes[0].item(&id).is_some());
+    m.nodes[0].handle_receipt(m.now, &id);
+    assert!(m.nodes[0].item(&id).is_none());
+}
+
+#[test]
+fn invalid_signature_is_never_stored_or_forwarded() {
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false), engine(2, true)]);
+    m.run_until(MINUTE);
+    let mut bad = payment(2);
+    let last = bad.len() - 1;
+    bad[last] ^= 1; // corrupt the call arguments: the signature no longer matches
+    assert_eq!(
+        m.nodes[0].submit(m.now, ItemKind::Extrinsic, &bad),
+        Err(SubmitError::BadSignature)
+    );
+    // Put it on the air by hand, as a rogue node would.
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let header = toile_proto::radio::Header {
+        flags: toile_proto::radio::Flags::from_bits(14).unwrap(),
+        hop_limit: 5,
+        sender: NodeAddr(99),
+    };
+    let mut b = toile_proto::radio::FrameBuilder::new(&mut buf, header).unwrap();
+    assert!(b.try_push(ItemKind::Extrinsic, &bad));
+    let len = b.finish().unwrap();
+    m.nodes[1].handle_frame(m.now, RxMeta::default(), &buf[..len]);
+    m.drain(1);
+    assert_eq!(m.nodes[1].store_len(), 0);
+    assert_eq!(m.nodes[1].counters().rejected_signature, 1);
+    let sent_before = m.nodes[1].counters().item_tx;
+    m.run_until(10 * MINUTE);
+    assert_eq!(
+        m.nodes[1].counters().item_tx,
+        sent_before,
+        "nothing relayed"
+    );
+    assert!(
+        m.events[2]
+            .iter()
+            .all(|e| !matches!(e, Event::Stored { .. }))
+    );
+}
+
+#[test]
+fn duplicates_are_suppressed() {
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false), engine(2, true)]);
+    m.nodes[2].handle_uplink(0, true);
+    m.run_until(MINUTE);
+    let bytes = payment(3);
+    let id = m.submit(0, &bytes).unwrap();
+    assert_eq!(m.submit(0, &bytes), Ok(id), "submit is idempotent");
+    assert_eq!(m.nodes[0].store_len(), 1);
+    m.run_until(5 * MINUTE);
+    let uplinks = m.events[2]
+        .iter()
+        .filter(|e| matches!(e, Event::Uplink { id: x } if *x == id))
+        .count();
+    assert_eq!(uplinks, 1);
+    // Replaying the frame to the relay does not store it twice.
+    let stored = m.events[1]
+        .iter()
+        .filter(|e| matches!(e, Event::Stored { .. }))
+        .count();
+    assert_eq!(stored, 1);
+}
+
+#[test]
+fn duty_cycle_is_never_exceeded() {
+    // Two nodes, tiny budget (1 % of an hour = 36 s), many items.
+    let mut a = config(0, false);
+    a.duty = DutyRule::PerHour {
+        budget_us: 36_000_000,
+    };
+    // A hears the bridge's adverts, the bridge never hears A: no ack ever comes back, so A
+    // retransmits until the budget binds.
+    let mut m = Mesh::new(
+        vec![Engine::new(a, MemStore::new(), 0), engine(1, true)],
+        vec![vec![false, false], vec![true, false]],
+    );
+    m.nodes[1].handle_uplink(0, true);
+    m.run_until(MINUTE);
+    for k in 0..8u32 {
+        let _ = m.submit(0, &payment(100 + k));
+    }
+    m.run_until(3 * 60 * MINUTE);
+    assert!(
+        m.nodes[0].counters().duty_deferrals > 0,
+        "the budget was binding"
+    );
+    let window = 3_600_000_000u64;
+    for (i, &(node, start, toa)) in m.txs.iter().enumerate() {
+        let end = start + toa;
+        let used: u64 = m.txs[..=i]
+            .iter()
+            .filter(|&&(n, s, _)| n == node && s + window > end)
+            .map(|&(_, _, d)| d)
+            .sum();
+        let budget = m.nodes[node].config().duty.budget_us();
+        assert!(used <= budget, "node {node} used {used} µs > {budget} µs");
+    }
+}
+
+#[test]
+fn store_overflow_is_an_event() {
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false)]);
+    // No bridge: nothing leaves node 0. Capacity 8.
+    for k in 0..8u32 {
+        m.submit(0, &payment(200 + k)).unwrap();
+    }
+    assert_eq!(m.submit(0, &payment(300)), Err(SubmitError::StoreFull));
+    assert!(
+        m.events[0]
+            .iter()
+            .any(|e| matches!(e, Event::Overflow { evicted: false, .. }))
+    );
+    // A lower-priority certification cannot evict a payment either.
+    assert_eq!(m.submit(0, &cert(1)), Err(SubmitError::StoreFull));
+}
+
+#[test]
+fn higher_priority_evicts_lower_with_an_event() {
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false)]);
+    let mut certs = Vec::new();
+    for k in 0..8u32 {
+        certs.push(m.submit(0, &cert(k)).unwrap());
+    }
+    let pay = m.submit(0, &payment(400)).unwrap();
+    assert!(m.nodes[0].item(&pay).is_some());
+    let evicted: Vec<_> = m.events[0]
+        .iter()
+        .filter_map(|e| match e {
+            Event::Overflow { id, evicted: true } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        evicted,
+        vec![certs[0]],
+        "the oldest lowest-priority item goes, loudly"
+    );
+}
+
+#[test]
+fn restart_from_the_store_loses_nothing() {
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, true)]);
+    let ids: Vec<_> = (0..3u32)
+        .map(|k| m.submit(0, &payment(500 + k)).unwrap())
+        .collect();
+    // Power cut before any route was learnt: rebuild A from its store.
+    let a = m.nodes.remove(0);
+    let store = a.into_store();
+    m.nodes
+        .insert(0, Engine::new(config(0, false), store, m.now));
+    for id in &ids {
+        assert!(m.nodes[0].item(id).is_some());
+        assert!(m.nodes[0].is_pending(id));
+    }
+    m.nodes[1].handle_uplink(m.now, true);
+    m.drain(0);
+    m.drain(1);
+    m.run_until(10 * MINUTE);
+    for id in &ids {
+        assert!(
+            m.uplinked(1, id),
+            "item survived the restart and reached the bridge"
+        );
+    }
+}
+
+#[test]
+fn malformed_frames_are_counted() {
+    let mut e = engine(0, false);
+    for bytes in [
+        &[][..],
+        &[0xff; 3][..],
+        &[0x01, 0x05, 0, 0][..],
+        &[0xc1, 0, 0, 0, 1][..],
+    ] {
+        e.handle_frame(0, RxMeta::default(), bytes);
+    }
+    assert!(e.counters().malformed_frames >= 3);
+    assert_eq!(e.store_len(), 0);
+}
