@@ -13,6 +13,7 @@
 
 use lora_modulation::{Bandwidth, BaseBandModulationParams, CodingRate, SpreadingFactor};
 use serde::Serialize;
+use toile_proto::engine::Modulation;
 
 use super::time::Duration;
 
@@ -69,13 +70,18 @@ impl Preset {
         }
     }
 
-    fn modulation(self) -> BaseBandModulationParams {
+    /// The modem settings as the relay engine takes them: the one place a preset becomes
+    /// spreading factor, bandwidth, coding rate and preamble.
+    pub fn modulation(self) -> Modulation {
         let (sf, bw) = match self {
             Preset::LongFast => (SpreadingFactor::_11, Bandwidth::_250KHz),
             Preset::MediumFast => (SpreadingFactor::_9, Bandwidth::_250KHz),
             Preset::Sf7 => (SpreadingFactor::_7, Bandwidth::_125KHz),
         };
-        BaseBandModulationParams::new(sf, bw, CodingRate::_4_5)
+        Modulation {
+            params: BaseBandModulationParams::new(sf, bw, CodingRate::_4_5),
+            preamble: self.preamble(),
+        }
     }
 
     /// Symbol time.
@@ -86,19 +92,15 @@ impl Preset {
     /// Time on air of a frame of `len` bytes (explicit header, CRC on). Lengths above 255 are
     /// clamped to 255: the simulator never sends them (routers' buffers are 255 bytes).
     pub fn time_on_air(self, len: usize) -> Duration {
-        let len = len.min(MAX_PHY_PAYLOAD) as u8;
-        Duration::from_micros(u64::from(self.modulation().time_on_air_us(
-            Some(self.preamble()),
-            true,
-            len,
-        )))
+        Duration::from_micros(self.modulation().time_on_air_us(len))
     }
 
     /// Offset from a packet's start to its critical section (preamble minus 5 symbols): two
     /// packets collide only if they overlap after this point of the later one.
     pub fn critical_offset(self) -> Duration {
-        let sym = (1u64 << self.sf()) * 1_000_000 / u64::from(self.bw_hz());
-        Duration::from_micros(sym * u64::from(self.preamble().saturating_sub(5)))
+        Duration::from_micros(
+            self.symbol_time().as_micros() * u64::from(self.preamble().saturating_sub(5)),
+        )
     }
 
     /// Thermal noise floor in the channel, plus the noise figure (dBm).

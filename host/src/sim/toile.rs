@@ -8,17 +8,14 @@
 
 use std::collections::VecDeque;
 
-use lora_modulation::{Bandwidth, BaseBandModulationParams, CodingRate, SpreadingFactor};
 use toile_proto::crypto::blake2_256;
 use toile_proto::engine::{
     self, Config, DEFAULT_HOP_LIMIT, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MemStore,
-    Modulation,
 };
 use toile_proto::item::v2s::ChainProfile;
 use toile_proto::item::{ItemId, ItemKind};
 use toile_proto::radio::NodeAddr;
 
-use super::phy::Preset;
 use super::router::{
     ChannelSense, DropReason, ItemKey, NodeContext, Router, RouterEvent, RouterFactory, RxMeta,
     SubmitError, Transmit,
@@ -63,18 +60,6 @@ pub struct ToileRouter {
     events: VecDeque<RouterEvent>,
 }
 
-fn modulation(p: Preset) -> Modulation {
-    let (sf, bw) = match p {
-        Preset::LongFast => (SpreadingFactor::_11, Bandwidth::_250KHz),
-        Preset::MediumFast => (SpreadingFactor::_9, Bandwidth::_250KHz),
-        Preset::Sf7 => (SpreadingFactor::_7, Bandwidth::_125KHz),
-    };
-    Modulation {
-        params: BaseBandModulationParams::new(sf, bw, CodingRate::_4_5),
-        preamble: p.preamble(),
-    }
-}
-
 /// The engine configuration of a simulated node.
 pub fn config(ctx: &NodeContext) -> Config {
     let budget_us = ctx.hourly_budget.as_micros();
@@ -82,7 +67,7 @@ pub fn config(ctx: &NodeContext) -> Config {
         addr: NodeAddr(ctx.id as u16),
         bridge: ctx.bridge,
         profile: sim_profile(),
-        modulation: modulation(ctx.preset),
+        modulation: ctx.preset.modulation(),
         duty: match ctx.max_dwell {
             Some(d) => DutyRule::Dwell {
                 max_us: d.as_micros(),
