@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: installs what the tests need first.
 #   - the pinned toolchain's no_std targets (rust-toolchain.toml),
-#   - a Python venv with duniterpy, the independent DUBP oracle (target/duniterpy-venv),
+#   - Python's venv module (the tests create target/duniterpy-venv with duniterpy, the
+#     independent DUBP and key oracle, on first use),
 #   - then the whole test suite (cargo-nextest when present, cargo test otherwise) and doctests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,18 +13,13 @@ rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install 1.95.0 
 rustup target add riscv32imc-unknown-none-elf thumbv7em-none-eabihf >/dev/null
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
-export TOILE_VENV="${TOILE_VENV:-$CARGO_TARGET_DIR/duniterpy-venv}"
-if [ ! -x "$TOILE_VENV/bin/python" ] || ! "$TOILE_VENV/bin/python" -c 'import duniterpy' 2>/dev/null; then
-    if ! python3 -m venv "$TOILE_VENV" 2>/dev/null; then
-        # Debian's system python needs the venv module from apt.
-        if command -v apt-get >/dev/null; then
-            apt-get update -qq && apt-get install -y -qq python3-venv python3-pip >/dev/null
-        fi
-        python3 -m venv "$TOILE_VENV"
-    fi
-    "$TOILE_VENV/bin/pip" install -q --disable-pip-version-check duniterpy==1.2.1
+# The duniterpy venv itself is created on demand by the tests (`toile_tests::duniterpy_python`,
+# the one place that pins duniterpy); here we only make sure Python can create venvs.
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null && command -v apt-get >/dev/null; then
+    # Debian's system python needs the venv module from apt.
+    apt-get update -qq && apt-get install -y -qq python3-venv python3-pip >/dev/null
 fi
-"$TOILE_VENV/bin/python" -c 'import duniterpy; print("duniterpy", duniterpy.__version__ if hasattr(duniterpy, "__version__") else "ok")'
+python3 -c 'import venv, ensurepip' || { echo "python3 with venv is required (apt-get install python3-venv)"; exit 1; }
 
 echo "== tests"
 # Cross-crate tests run the real `toile` binary: build it first.

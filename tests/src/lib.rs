@@ -22,7 +22,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// Path to a Python interpreter that can `import duniterpy`.
 ///
-/// Uses `$TOILE_VENV` (set by `tests/run-all.sh`) or `<target>/duniterpy-venv`, creating the
+/// Uses `$TOILE_VENV` when set, else `<target>/duniterpy-venv`, creating the
 /// venv and installing duniterpy from PyPI when it is missing. Panics with a clear message
 /// when that is impossible: an oracle test that silently skips proves nothing.
 pub fn duniterpy_python() -> PathBuf {
