@@ -19,8 +19,8 @@ use toile_proto::item::v2s::{Call, ChainProfile, build_signed};
 use toile_proto::item::{Item, ItemKind};
 use toile_proto::link::{Batch, Envelope, Message, encode_frame, encoded_len};
 use toile_proto::radio::{
-    Body, Flags, FragmentRepr, Fragmenter, FrameBuilder, FrameRepr, Header, MAX_FRAME_LEN,
-    NodeAddr, Reassembler, Reassembly,
+    Body, Flags, FragmentRepr, Fragmenter, FrameBuilder, FrameRepr, HEADER_LEN, Header,
+    MAX_FRAME_LEN, NodeAddr, Reassembler, Reassembly,
 };
 
 #[derive(clap::Args)]
@@ -125,7 +125,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut builder = FrameBuilder::new(&mut buf, header)?;
     let mut pending = false;
     for (_, kind, bytes) in &items {
-        if bytes.len() + 5 > MAX_FRAME_LEN {
+        // A single item costs the header plus one entry kind byte.
+        if bytes.len() + HEADER_LEN + 1 > MAX_FRAME_LEN {
             for frag in Fragmenter::new(header, 1, *kind, bytes, MAX_FRAME_LEN)? {
                 frames.push(frag.to_vec());
             }
