@@ -197,6 +197,7 @@ impl<F: RouterFactory> Simulator<F> {
                     id: i as u32,
                     preset: s.radio.preset,
                     region: s.radio.region,
+                    medium: s.radio.medium,
                     hourly_budget,
                     max_dwell,
                     bridge: topo.bridges[i],
@@ -581,7 +582,7 @@ impl<F: RouterFactory> Simulator<F> {
             return;
         };
         let preset = self.scenario.radio.preset;
-        let toa = preset.time_on_air(len);
+        let toa = self.scenario.radio.time_on_air(len);
         let end = now + toa;
         let slot = match self.free_slots.pop() {
             Some(s) => s,
@@ -602,6 +603,7 @@ impl<F: RouterFactory> Simulator<F> {
         self.nodes[i].tx = Some(slot);
         let cs = now + preset.critical_offset();
         let sens = self.sensitivity;
+        let medium = self.scenario.radio.medium;
         for k in 0..self.links.out[i].len() {
             let link = self.links.out[i][k];
             let r = &mut self.nodes[link.to as usize];
@@ -615,8 +617,9 @@ impl<F: RouterFactory> Simulator<F> {
                 rssi: link.rssi,
                 ok: link.rssi >= sens && r.tx.is_none(),
             };
+            let interferes = medium.interferes(new.rssi, sens);
             for o in &mut r.arrivals {
-                if cs < o.end {
+                if cs < o.end && interferes && medium.interferes(o.rssi, sens) {
                     let diff = f64::from(new.rssi) - f64::from(o.rssi);
                     if diff.abs() < super::phy::CAPTURE_THRESHOLD_DB {
                         if new.ok || o.ok {

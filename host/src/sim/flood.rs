@@ -436,7 +436,7 @@ impl Router for FloodRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::phy::{Preset, Region};
+    use crate::sim::phy::{MediumModel, Preset, Region};
     use crate::sim::router::ClearChannel;
 
     fn ctx(id: u32) -> NodeContext {
@@ -444,6 +444,7 @@ mod tests {
             id,
             preset: Preset::LongFast,
             region: Region::Eu868TenPercent,
+            medium: MediumModel::Physical,
             hourly_budget: Region::Eu868TenPercent.hourly_budget(),
             max_dwell: None,
             bridge: false,

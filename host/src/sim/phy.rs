@@ -95,6 +95,26 @@ impl Preset {
         Duration::from_micros(self.modulation().time_on_air_us(len))
     }
 
+    /// Time on air of a frame of `len` bytes under `model` (see [`MediumModel`]).
+    pub fn time_on_air_as(self, model: MediumModel, len: usize) -> Duration {
+        match model {
+            MediumModel::Physical => self.time_on_air(len),
+            MediumModel::Meshtasticator => {
+                // Meshtasticator `phy.airtime()`: LoRaSim's formula, which expects a coding-rate
+                // index 1..=4 and multiplies by `cr + 4`, fed `CRMODEM = 8`.
+                let sym = self.symbol_time().as_micros() as i64;
+                let sf = i64::from(self.sf());
+                let de = i64::from(sym >= 16_000);
+                let pl = len.min(MAX_PHY_PAYLOAD) as i64;
+                let blocks = (8 * pl - 4 * sf + 28 + 16).max(0);
+                let per = 4 * (sf - 2 * de);
+                let payload_symbols = 8 + (blocks + per - 1) / per * (MESHTASTICATOR_CR + 4);
+                let preamble_us = (i64::from(self.preamble()) * 4 + 17) * sym / 4;
+                Duration::from_micros((preamble_us + payload_symbols * sym) as u64)
+            }
+        }
+    }
+
     /// Offset from a packet's start to its critical section (preamble minus 5 symbols): two
     /// packets collide only if they overlap after this point of the later one.
     pub fn critical_offset(self) -> Duration {
@@ -136,6 +156,40 @@ impl Preset {
     pub fn slot_time(self) -> Duration {
         let sym = (1u64 << self.sf()) * 1_000_000 / u64::from(self.bw_hz());
         Duration::from_micros(sym * 5 / 2 + 7_600)
+    }
+}
+
+/// Meshtasticator's `CRMODEM` entry for every preset (see [`MediumModel::Meshtasticator`]).
+pub const MESHTASTICATOR_CR: i64 = 8;
+
+/// How the shared medium behaves: the physical model, or Meshtasticator's as it ran when
+/// radio.md's anchor was measured (its asymmetric-link releases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MediumModel {
+    /// What a radio does: the Semtech time-on-air formula with the preset's coding rate 4/5
+    /// (`lora-modulation`), and every packet down to the interference floor (sensitivity
+    /// minus the 6 dB capture margin) can destroy another one. Every scenario except the anchor.
+    Physical,
+    /// Meshtasticator's medium, to reproduce its numbers (not a claim about radios):
+    /// - time on air from its `phy.airtime()`: LoRaSim's formula takes a coding-rate *index*
+    ///   (1..=4 for 4/5..4/8) and multiplies by `cr + 4`, but Meshtasticator passes
+    ///   `CRMODEM = 8`, so every 4-bit payload block costs 12 symbols instead of 5 (a 173-byte
+    ///   LongFast frame is on the air 3.3 s instead of 1.6 s, doubling the collision window);
+    /// - only packets a receiver can decode (at or above sensitivity, `sensedByN`) take part in
+    ///   collisions there: weaker ones neither collide nor destroy (`check_collision` is only
+    ///   called for sensed packets). CAD still notices them.
+    Meshtasticator,
+}
+
+impl MediumModel {
+    /// Whether a packet received at `rssi` takes part in collisions at a receiver whose
+    /// sensitivity is `sensitivity` (both dBm).
+    pub fn interferes(self, rssi: f32, sensitivity: f32) -> bool {
+        match self {
+            MediumModel::Physical => true,
+            MediumModel::Meshtasticator => rssi >= sensitivity,
+        }
     }
 }
 
@@ -297,9 +351,16 @@ pub struct RadioConfig {
     pub path_loss: PathLossModel,
     /// Standard deviation of the per-directed-link offset (dB).
     pub link_sigma_db: f64,
+    /// Time-on-air formula of the medium.
+    pub medium: MediumModel,
 }
 
 impl RadioConfig {
+    /// Time on air of a frame of `len` bytes on this medium.
+    pub fn time_on_air(&self, len: usize) -> Duration {
+        self.preset.time_on_air_as(self.medium, len)
+    }
+
     /// Mean received power (dBm) at `dist_m` before the per-link offset.
     pub fn mean_rssi_dbm(&self, dist_m: f64) -> f64 {
         self.region.tx_power_dbm() + 2.0 * ANTENNA_GAIN_DBI
@@ -384,6 +445,16 @@ mod tests {
     }
 
     #[test]
+    fn meshtasticator_airtime_of_the_anchor_packet() {
+        // 150 B payload + 16 B header at LongFast: (16 + 4.25) x 8.192 ms of preamble plus
+        // (8 + 31 x 12) symbols = 3278.848 ms in Meshtasticator.
+        let t = Preset::LongFast.time_on_air_as(MediumModel::Meshtasticator, 166);
+        assert_eq!(t.as_micros(), 3_278_848);
+        let real = Preset::LongFast.time_on_air_as(MediumModel::Physical, 166);
+        assert!(t.as_micros() > 2 * real.as_micros());
+    }
+
+    #[test]
     fn sensitivities_match_meshtasticator() {
         assert_eq!(Preset::LongFast.sensitivity_dbm(), -131.5);
         assert_eq!(Preset::LongFast.cad_threshold_dbm(), -134.5);
@@ -429,6 +500,7 @@ mod tests {
             region: Region::Us915,
             path_loss: PathLossModel::ThreeGppSuburban,
             link_sigma_db: 3.0,
+            medium: MediumModel::Physical,
         };
         let r = cfg.nominal_range_m();
         assert!((1900.0..2100.0).contains(&r), "{r}");

@@ -26,7 +26,7 @@
 //! - Duty cycle is *audited* by the simulator, not enforced: a router that transmits too much
 //!   is counted in `duty_violations`. [`NodeContext::hourly_budget`] tells it the rule.
 
-use super::phy::{Preset, Region};
+use super::phy::{MediumModel, Preset, Region};
 use super::time::{Duration, Instant};
 
 /// Identity of an item, as the simulator's metrics see it.
@@ -151,6 +151,8 @@ pub struct NodeContext {
     pub preset: Preset,
     /// Region of the mesh.
     pub region: Region,
+    /// Time-on-air formula of the medium (what the simulator charges for a frame).
+    pub medium: MediumModel,
     /// Transmit time allowed per rolling hour by the region.
     pub hourly_budget: Duration,
     /// Longest single transmission the region allows, if it has a dwell rule.
@@ -164,7 +166,7 @@ pub struct NodeContext {
 impl NodeContext {
     /// Time on air of a frame of `len` bytes at the mesh's preset.
     pub fn time_on_air(&self, len: usize) -> Duration {
-        self.preset.time_on_air(len)
+        self.preset.time_on_air_as(self.medium, len)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::phy::{LINK_SIGMA_DB, PathLossModel, Preset, RadioConfig, Region};
+use super::phy::{MediumModel, LINK_SIGMA_DB, PathLossModel, Preset, RadioConfig, Region};
 use super::topology::{Placement, Topology};
 
 /// What counts as delivering an item.
@@ -128,6 +128,7 @@ impl Scenario {
                 region: Region::Us915,
                 path_loss: PathLossModel::ThreeGppSuburban,
                 link_sigma_db: LINK_SIGMA_DB,
+                medium: MediumModel::Meshtasticator,
             },
             hours: 1.0,
             drain_s: 300.0,
@@ -156,6 +157,7 @@ impl Scenario {
             region,
             path_loss: PathLossModel::ThreeGppSuburban,
             link_sigma_db: LINK_SIGMA_DB,
+            medium: MediumModel::Physical,
         };
         let mix = ItemMix::G1;
         let bridges = nodes.div_ceil(50).max(1);

@@ -358,7 +358,7 @@ fn splitmix(s: &mut u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::phy::{PathLossModel, Preset, Region};
+    use crate::sim::phy::{MediumModel, PathLossModel, Preset, Region};
 
     #[test]
     fn link_offsets_are_standard_normal() {
@@ -380,6 +380,7 @@ mod tests {
             region: Region::Us915,
             path_loss: PathLossModel::ThreeGppSuburban,
             link_sigma_db: 3.0,
+            medium: MediumModel::Physical,
         };
         let topo = Topology::generate(300, 20_000.0, Placement::Uniform, &radio, 5);
         let links = Links::build(&topo, &radio, 9);
