@@ -18,7 +18,7 @@ use toile_proto::item::v2s::{Call, Signer, build_signed};
 
 use super::SimError;
 use super::metrics::{self, Outcome, RunRecord};
-use super::phy::{DutyRule, MAX_PHY_PAYLOAD};
+use super::phy::{DutyRule, MAX_PHY_PAYLOAD, MediumModel};
 use super::router::{
     ChannelSense, ItemKey, NodeContext, Router, RouterEvent, RouterFactory, RxMeta,
 };
@@ -62,6 +62,9 @@ struct Arrival {
     end: Instant,
     rssi: f32,
     ok: bool,
+    /// Whether it can still destroy later arrivals (always, except in Meshtasticator's medium
+    /// for a packet that lost a collision when it arrived).
+    interferes: bool,
 }
 
 #[derive(Debug)]
@@ -616,10 +619,11 @@ impl<F: RouterFactory> Simulator<F> {
                 end,
                 rssi: link.rssi,
                 ok: link.rssi >= sens && r.tx.is_none(),
+                interferes: medium.interferes(link.rssi, sens),
             };
-            let interferes = medium.interferes(new.rssi, sens);
+            let mut lost = false;
             for o in &mut r.arrivals {
-                if cs < o.end && interferes && medium.interferes(o.rssi, sens) {
+                if cs < o.end && new.interferes && o.interferes {
                     let diff = f64::from(new.rssi) - f64::from(o.rssi);
                     if diff.abs() < super::phy::CAPTURE_THRESHOLD_DB {
                         if new.ok || o.ok {
@@ -627,14 +631,20 @@ impl<F: RouterFactory> Simulator<F> {
                         }
                         new.ok = false;
                         o.ok = false;
+                        lost = true;
                     } else if diff < 0.0 {
                         self.rec.collisions += u64::from(new.ok);
                         new.ok = false;
+                        lost = true;
                     } else {
                         self.rec.collisions += u64::from(o.ok);
                         o.ok = false;
                     }
                 }
+            }
+            if lost && medium == MediumModel::Meshtasticator {
+                // Meshtasticator keeps a packet that collided on arrival out of `packetsAtN`.
+                new.interferes = false;
             }
             r.arrivals.push(new);
         }

@@ -16,8 +16,23 @@
 //!   rebroadcast cancels it (Meshtasticator `perhaps_cancel_dupe`, client role);
 //! - listen before talk: when the delay expires and the channel is busy, a new delay is drawn;
 //! - one FIFO transmit queue of 16 packets (`MAX_TX_QUEUE`); overflow drops the packet;
+//! - reliable broadcasts (`ReliableRouter`, Meshtasticator sends every broadcast with
+//!   `want_ack`): the origin waits `getRetransmissionMsec` (`2 x ToA + (2^CW + 2 CWmax +
+//!   2^((CWmin + CWmax) / 2)) x slot + 4.5 s`) for an implicit ACK, i.e. for hearing any node
+//!   rebroadcast its packet, and sends the same packet again if none came, at most
+//!   [`MAX_RETRANSMISSIONS`] times;
 //! - the region's hourly duty budget is respected (firmware refuses to send above it); a packet
 //!   that would exceed it is dropped.
+//!
+//! # Meshtasticator's MAC (the anchor)
+//! When the medium is [`MediumModel::Meshtasticator`] the router also takes Meshtasticator's
+//! `mac.py` instead of the firmware's numbers, to reproduce radio.md's anchor: slot time of
+//! 8.5 symbols + 7.6 ms (its `slotTime`, 77 ms at LongFast, vs the firmware's 2.5 symbols,
+//! 28 ms), `CWmin` 2, SNR estimated as RSSI minus its `NOISE_LEVEL` of -119.25 dBm, no fixed
+//! `2 x CWmax` slots before a client's rebroadcast, and no `2 x CWmax` term in the
+//! retransmission timeout; and its external interference: with `INTERFERENCE_LEVEL = 0.05`
+//! its `is_channel_active` reports a busy channel on `randrange(10) <= 0.5`, i.e. one check in
+//! ten, whatever the medium carries.
 //!
 //! Bridges hand every item they hold to the uplink when it is up, and keep items received while
 //! it is down (the phone app keeps them) until it comes back. A reboot forgets everything.
@@ -27,6 +42,7 @@ use std::collections::{HashMap, VecDeque};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::phy::MediumModel;
 use super::router::{
     ChannelSense, DropReason, ItemKey, NodeContext, Router, RouterEvent, RouterFactory, RxMeta,
     SubmitError, Transmit,
@@ -47,6 +63,11 @@ pub const TX_QUEUE_LEN: usize = 16;
 pub const CW_MIN: u32 = 3;
 /// See [`CW_MIN`].
 pub const CW_MAX: u32 = 8;
+/// Retransmissions of an unacknowledged own packet (firmware `NUM_RELIABLE_RETX`,
+/// Meshtasticator `maxRetransmission`).
+pub const MAX_RETRANSMISSIONS: u8 = 3;
+/// Firmware `PROCESSING_TIME_MSEC`, part of the retransmission timeout.
+const PROCESSING_TIME: Duration = Duration::from_millis(4_500);
 const SNR_MIN: i64 = -20;
 const SNR_MAX: i64 = 15;
 const HISTORY_LEN: usize = 4096;
@@ -83,7 +104,49 @@ type PacketKey = (u32, u32);
 struct Pending {
     key: PacketKey,
     frame: Box<[u8]>,
-    snr: Option<f32>,
+    /// How the packet was received; `None` for own packets.
+    rx: Option<RxMeta>,
+}
+
+/// The contention parameters in use (firmware or Meshtasticator, see the module docs).
+#[derive(Debug, Clone, Copy)]
+struct Mac {
+    slot_us: u64,
+    cw_min: u32,
+    /// Fixed slots before a client's rebroadcast (`2 x CWmax` in the firmware).
+    relay_fixed_slots: u64,
+    /// Meshtasticator's `NOISE_LEVEL` when SNR comes from RSSI.
+    noise_level_dbm: Option<f32>,
+    /// Chance that a channel check reports busy regardless of the medium.
+    phantom_busy: f64,
+}
+
+impl Mac {
+    fn of(ctx: &NodeContext) -> Mac {
+        match ctx.medium {
+            MediumModel::Physical => Mac {
+                slot_us: ctx.preset.slot_time().as_micros(),
+                cw_min: CW_MIN,
+                relay_fixed_slots: 2 * u64::from(CW_MAX),
+                noise_level_dbm: None,
+                phantom_busy: 0.0,
+            },
+            MediumModel::Meshtasticator => Mac {
+                slot_us: ctx.preset.cad_latency().as_micros(),
+                cw_min: 2,
+                relay_fixed_slots: 0,
+                noise_level_dbm: Some(-119.25),
+                phantom_busy: 0.1,
+            },
+        }
+    }
+
+    fn snr(&self, meta: &RxMeta) -> f32 {
+        match self.noise_level_dbm {
+            Some(noise) => meta.rssi - noise,
+            None => meta.snr,
+        }
+    }
 }
 
 /// One node running Meshtastic-style managed flooding.
@@ -107,6 +170,8 @@ pub struct FloodRouter {
     held: Vec<ItemKey>,
     events: VecDeque<RouterEvent>,
     malformed: u64,
+    /// Own packets waiting for an implicit ACK: (due, retransmissions left, packet).
+    unacked: Vec<(Instant, u8, PacketKey, Box<[u8]>)>,
 }
 
 impl FloodRouter {
@@ -132,6 +197,56 @@ impl FloodRouter {
             held: Vec::new(),
             events: VecDeque::new(),
             malformed: 0,
+            unacked: Vec::new(),
+        }
+    }
+
+    /// `getRetransmissionMsec`: long enough for the packet to go out and a rebroadcast to
+    /// come back.
+    fn retransmission_timeout(&self, now: Instant, frame_len: usize) -> Duration {
+        let mac = Mac::of(&self.ctx);
+        let slot = mac.slot_us;
+        let cw = self.utilisation_cw(now);
+        let slots =
+            (1u64 << cw) + mac.relay_fixed_slots + (1u64 << ((CW_MAX + mac.cw_min) / 2));
+        let toa = self.ctx.time_on_air(frame_len).as_micros();
+        Duration::from_micros(2 * toa + slots * slot) + PROCESSING_TIME
+    }
+
+    /// Contention window exponent from the node's channel utilisation since boot.
+    fn utilisation_cw(&self, now: Instant) -> u32 {
+        let cw_min = Mac::of(&self.ctx).cw_min;
+        let span = i64::from(CW_MAX - cw_min);
+        let elapsed = now.saturating_since(self.boot).as_micros().max(1);
+        let util = (self.air_time.as_micros().saturating_mul(100) / elapsed).min(100);
+        (util as i64 * span / 100 + i64::from(cw_min)) as u32
+    }
+
+    /// Re-queue own packets whose implicit ACK did not come in time.
+    fn retransmit_due(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.unacked.len() {
+            let (due, left, key, _) = &self.unacked[i];
+            if *due > now {
+                i += 1;
+                continue;
+            }
+            let (left, key) = (*left, *key);
+            let (_, _, _, frame) = self.unacked.swap_remove(i);
+            if left == 0 || self.queue.len() >= TX_QUEUE_LEN {
+                continue;
+            }
+            let again = frame.clone();
+            let due = now + self.retransmission_timeout(now, frame.len());
+            self.unacked.push((due, left - 1, key, frame));
+            self.enqueue(
+                now,
+                Pending {
+                    key,
+                    frame: again,
+                    rx: None,
+                },
+            );
         }
     }
 
@@ -187,27 +302,26 @@ impl FloodRouter {
         self.head_due = match self.queue.front() {
             None => None,
             Some(p) => {
-                let snr = p.snr;
-                Some(now + self.contention_delay(now, snr))
+                let rx = p.rx;
+                Some(now + self.contention_delay(now, rx))
             }
         };
     }
 
     /// `getTxDelayMsecWeighted` (client role) for relayed packets, `getTxDelayMsec` for own.
-    fn contention_delay(&mut self, now: Instant, snr: Option<f32>) -> Duration {
-        let slot = self.ctx.preset.slot_time().as_micros();
-        let span = (CW_MAX - CW_MIN) as i64;
-        match snr {
-            Some(snr) => {
-                let s = (snr as i64).clamp(SNR_MIN, SNR_MAX);
-                let cw = ((s - SNR_MIN) * span / (SNR_MAX - SNR_MIN) + CW_MIN as i64) as u32;
+    fn contention_delay(&mut self, now: Instant, rx: Option<RxMeta>) -> Duration {
+        let mac = Mac::of(&self.ctx);
+        let slot = mac.slot_us;
+        let span = i64::from(CW_MAX - mac.cw_min);
+        match rx {
+            Some(meta) => {
+                let s = (mac.snr(&meta) as i64).clamp(SNR_MIN, SNR_MAX);
+                let cw = ((s - SNR_MIN) * span / (SNR_MAX - SNR_MIN) + i64::from(mac.cw_min)) as u32;
                 let r = self.rng.gen_range(0..(1u64 << cw));
-                Duration::from_micros(2 * u64::from(CW_MAX) * slot + r * slot)
+                Duration::from_micros(mac.relay_fixed_slots * slot + r * slot)
             }
             None => {
-                let elapsed = now.saturating_since(self.boot).as_micros().max(1);
-                let util = (self.air_time.as_micros().saturating_mul(100) / elapsed).min(100);
-                let cw = (util as i64 * span / 100 + CW_MIN as i64) as u32;
+                let cw = self.utilisation_cw(now);
                 let r = self.rng.gen_range(0..(1u64 << cw));
                 Duration::from_micros(r * slot)
             }
@@ -230,8 +344,8 @@ impl FloodRouter {
         let head_cancelled = self
             .queue
             .front()
-            .is_some_and(|p| p.key == key && p.snr.is_some());
-        self.queue.retain(|p| p.key != key || p.snr.is_none());
+            .is_some_and(|p| p.key == key && p.rx.is_some());
+        self.queue.retain(|p| p.key != key || p.rx.is_none());
         if head_cancelled && !self.transmitting {
             self.arm_head(now);
         }
@@ -268,6 +382,10 @@ impl Router for FloodRouter {
             return;
         };
         let key = (from, id);
+        if from == self.ctx.id {
+            // Implicit ACK: someone rebroadcast our packet.
+            self.unacked.retain(|u| u.2 != key);
+        }
         let item_bytes = frame.get(FRAME_OVERHEAD..).unwrap_or(&[]);
         match self.remember(key, 1) {
             Some(old) => {
@@ -292,7 +410,7 @@ impl Router for FloodRouter {
                         Pending {
                             key,
                             frame: out.into_boxed_slice(),
-                            snr: Some(meta.snr),
+                            rx: Some(meta),
                         },
                     );
                 }
@@ -300,8 +418,9 @@ impl Router for FloodRouter {
         }
     }
 
-    fn handle_timeout(&mut self, _now: Instant) {
-        // Everything happens in `poll_transmit`, which the driver calls next.
+    fn handle_timeout(&mut self, now: Instant) {
+        // Transmissions happen in `poll_transmit`, which the driver calls next.
+        self.retransmit_due(now);
     }
 
     fn handle_tx_done(&mut self, now: Instant) {
@@ -346,12 +465,16 @@ impl Router for FloodRouter {
             self.ctx.id,
         );
         out.extend_from_slice(item);
+        let frame = out.into_boxed_slice();
+        let due = now + self.retransmission_timeout(now, frame.len());
+        self.unacked
+            .push((due, MAX_RETRANSMISSIONS, key, frame.clone()));
         if self.enqueue(
             now,
             Pending {
                 key,
-                frame: out.into_boxed_slice(),
-                snr: None,
+                frame,
+                rx: None,
             },
         ) {
             Ok(())
@@ -376,14 +499,15 @@ impl Router for FloodRouter {
             }
             let p = self.queue.front()?;
             // A duplicate heard while waiting cancels a relayed packet.
-            if p.snr.is_some() && self.heard.get(&p.key).copied().unwrap_or(0) > 1 {
+            if p.rx.is_some() && self.heard.get(&p.key).copied().unwrap_or(0) > 1 {
                 self.queue.pop_front();
                 self.arm_head(now);
                 continue;
             }
-            if channel.busy() {
-                let snr = p.snr;
-                self.head_due = Some(now + self.contention_delay(now, snr));
+            let phantom = Mac::of(&self.ctx).phantom_busy;
+            if channel.busy() || (phantom > 0.0 && self.rng.gen_bool(phantom)) {
+                let rx = p.rx;
+                self.head_due = Some(now + self.contention_delay(now, rx));
                 return None;
             }
             let toa = self.ctx.time_on_air(p.frame.len());
@@ -418,10 +542,16 @@ impl Router for FloodRouter {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        if self.transmitting {
-            return None;
+        let retx = self.unacked.iter().map(|u| u.0).min();
+        let head = if self.transmitting {
+            None
+        } else {
+            self.head_due
+        };
+        match (head, retx) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        self.head_due
     }
 
     fn poll_event(&mut self) -> Option<RouterEvent> {
@@ -498,6 +628,35 @@ mod tests {
         b.handle_frame(due, meta, &frame);
         assert_eq!(b.store_len(), 0);
         assert!(send(&mut b, Instant(u64::MAX / 2)).is_none());
+    }
+
+    #[test]
+    fn unacknowledged_own_packet_is_sent_again_until_a_rebroadcast_is_heard() {
+        let mut a = FloodRouter::new(ctx(1), 3);
+        a.submit(Instant::ZERO, &[7u8; 20]).unwrap();
+        let t = a.poll_timeout().unwrap();
+        let first = send(&mut a, t).unwrap();
+        a.handle_tx_done(Instant(1));
+        // No rebroadcast heard: the retransmission timer fires and the same packet goes again.
+        let due = a.poll_timeout().unwrap();
+        assert!(due > Instant(PROCESSING_TIME.0));
+        a.handle_timeout(due);
+        let t = a.poll_timeout().unwrap();
+        let again = send(&mut a, t).unwrap();
+        assert_eq!(again, first);
+        a.handle_tx_done(due);
+        // A neighbour's rebroadcast is the implicit ACK: nothing more to send.
+        let mut b = FloodRouter::new(ctx(2), 3);
+        let meta = RxMeta {
+            rssi: -100.0,
+            snr: 5.0,
+        };
+        b.handle_frame(due, meta, &again);
+        let t = b.poll_timeout().unwrap();
+        let relayed = send(&mut b, t).unwrap();
+        a.handle_frame(due, meta, &relayed);
+        assert!(a.unacked.is_empty());
+        assert_eq!(a.poll_timeout(), None);
     }
 
     #[test]

@@ -178,7 +178,9 @@ pub enum MediumModel {
     ///   LongFast frame is on the air 3.3 s instead of 1.6 s, doubling the collision window);
     /// - only packets a receiver can decode (at or above sensitivity, `sensedByN`) take part in
     ///   collisions there: weaker ones neither collide nor destroy (`check_collision` is only
-    ///   called for sensed packets). CAD still notices them.
+    ///   called for sensed packets), and a packet that lost a collision when it arrived is
+    ///   not added to the receiver's `packetsAtN`, so it cannot destroy later ones. CAD still
+    ///   notices all of them.
     Meshtasticator,
 }
 
