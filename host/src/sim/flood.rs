@@ -207,8 +207,7 @@ impl FloodRouter {
         let mac = Mac::of(&self.ctx);
         let slot = mac.slot_us;
         let cw = self.utilisation_cw(now);
-        let slots =
-            (1u64 << cw) + mac.relay_fixed_slots + (1u64 << ((CW_MAX + mac.cw_min) / 2));
+        let slots = (1u64 << cw) + mac.relay_fixed_slots + (1u64 << ((CW_MAX + mac.cw_min) / 2));
         let toa = self.ctx.time_on_air(frame_len).as_micros();
         Duration::from_micros(2 * toa + slots * slot) + PROCESSING_TIME
     }
@@ -316,7 +315,8 @@ impl FloodRouter {
         match rx {
             Some(meta) => {
                 let s = (mac.snr(&meta) as i64).clamp(SNR_MIN, SNR_MAX);
-                let cw = ((s - SNR_MIN) * span / (SNR_MAX - SNR_MIN) + i64::from(mac.cw_min)) as u32;
+                let cw =
+                    ((s - SNR_MIN) * span / (SNR_MAX - SNR_MIN) + i64::from(mac.cw_min)) as u32;
                 let r = self.rng.gen_range(0..(1u64 << cw));
                 Duration::from_micros(mac.relay_fixed_slots * slot + r * slot)
             }

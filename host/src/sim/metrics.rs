@@ -68,6 +68,8 @@ pub struct Metrics {
     pub reach_ratio: Option<f64>,
     /// Transmissions started.
     pub transmissions: u64,
+    /// Simulator events processed (transmission ends, timers, injections, churn).
+    pub events: u64,
     /// Frames received intact.
     pub receptions: u64,
     /// Receptions destroyed by collisions.
@@ -88,6 +90,9 @@ pub struct Metrics {
     pub offered_items_per_hour: f64,
     /// radio.md capacity model for this topology.
     pub capacity: Capacity,
+    /// `items_per_hour / capacity.items_per_hour` (radio.md: the shutdown scenario runs at
+    /// <= 0.7).
+    pub load_of_capacity: f64,
 }
 
 /// Data for drawing a run.
@@ -105,6 +110,9 @@ pub struct MapData {
     pub injections_s: Vec<f64>,
     /// Delivery times (s) (first receipts in broadcast mode).
     pub deliveries_s: Vec<f64>,
+    /// Per injected item: (injection time (s), deliverable targets, undeliverable targets);
+    /// targets are the item (bridge mode) or its (item, node) pairs (broadcast mode).
+    pub targets: Vec<(f64, u32, u32)>,
     /// End of the run (s).
     pub end_s: f64,
 }
@@ -130,6 +138,7 @@ pub(crate) struct RunRecord {
     pub store_high_water: usize,
     pub drops: u64,
     pub crashes: u64,
+    pub events: u64,
     pub hop_latencies: Vec<f64>,
     pub pair_latencies: Vec<(u32, u32, Instant)>,
 }
@@ -235,6 +244,7 @@ pub(crate) fn compute(
     let uplink_at = Instant::ZERO + Duration::from_secs_f64(s.uplink_after_s.max(0.0));
     let mut latencies = Vec::new();
     let mut deliveries_s = Vec::new();
+    let mut targets_s = Vec::with_capacity(items.len());
     let (mut deliverable, mut delivered, mut in_deadline, mut undeliverable) =
         (0u64, 0u64, 0u64, 0u64);
     let mut greedy_sum = 0f64;
@@ -252,11 +262,14 @@ pub(crate) fn compute(
             for it in items {
                 let hops = to_bridge[it.origin as usize];
                 let ok = hops.is_some() && uplink_at <= it.injected + deadline;
+                let t_in = it.injected.as_secs_f64();
                 if !ok {
                     undeliverable += 1;
+                    targets_s.push((t_in, 0, 1));
                     continue;
                 }
                 deliverable += 1;
+                targets_s.push((t_in, 1, 0));
                 greedy_sum += f64::from(hops.unwrap_or(0));
                 greedy_n += 1;
                 if let Some(t) = it.delivered {
@@ -284,6 +297,8 @@ pub(crate) fn compute(
                         .map(Option::is_some)
                         .collect()
                 });
+                let missing = (n as u32).saturating_sub(1).saturating_sub(targets);
+                targets_s.push((it.injected.as_secs_f64(), targets, missing));
                 undeliverable += (n as u64 - 1) - u64::from(targets);
                 deliverable += u64::from(targets);
                 if targets > 0 {
@@ -382,6 +397,7 @@ pub(crate) fn compute(
         lost_items: deliverable.saturating_sub(delivered),
         reach_ratio,
         transmissions: rec.transmissions,
+        events: rec.events,
         receptions: rec.receptions,
         collisions: rec.collisions,
         router_drops: rec.drops,
@@ -391,6 +407,7 @@ pub(crate) fn compute(
         mean_neighbours,
         items_per_hour: s.items_per_hour,
         offered_items_per_hour: s.offered_items_per_hour,
+        load_of_capacity: s.items_per_hour / cap.items_per_hour.max(1e-9),
         capacity: cap,
     };
     let map = MapData {
@@ -400,6 +417,7 @@ pub(crate) fn compute(
         links: used,
         injections_s: items.iter().map(|i| i.injected.as_secs_f64()).collect(),
         deliveries_s,
+        targets: targets_s,
         end_s: end.as_secs_f64(),
     };
     Outcome { metrics, map }

@@ -33,6 +33,7 @@
 //! println!("{}", out.metrics.delivered_ratio);
 //! ```
 
+pub mod bench;
 pub mod engine;
 pub mod flood;
 pub mod metrics;

@@ -200,8 +200,10 @@ impl MediumModel {
 #[serde(rename_all = "kebab-case")]
 pub enum Region {
     /// EU868 869.4-869.65 MHz: 10 % duty cycle (360 s per rolling hour), 27 dBm.
+    #[serde(rename = "eu868-10")]
     Eu868TenPercent,
     /// EU868 g1 sub-band: 1 % duty cycle (36 s per rolling hour), 14 dBm.
+    #[serde(rename = "eu868-1")]
     Eu868OnePercent,
     /// US915: 30 dBm, 400 ms dwell time per transmission (FCC 15.247 when hopping).
     /// Carrier 908.75 MHz, Meshtasticator's default (902 MHz + 27 x 250 kHz).

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::phy::{MediumModel, LINK_SIGMA_DB, PathLossModel, Preset, RadioConfig, Region};
+use super::phy::{LINK_SIGMA_DB, MediumModel, PathLossModel, Preset, RadioConfig, Region};
 use super::topology::{Placement, Topology};
 
 /// What counts as delivering an item.
@@ -77,7 +77,14 @@ pub struct Scenario {
     pub drain_s: f64,
     /// Master seed.
     pub seed: u64,
-    /// Items per hour injected over the whole mesh (Poisson, spread evenly over nodes).
+    /// Users per node (workload).
+    pub users_per_node: f64,
+    /// Items each user submits per hour (workload).
+    pub items_per_user_per_hour: f64,
+    /// Cap on the injection rate as a share of [`capacity`] (radio.md: 0.7), `None` for no cap.
+    pub max_load: Option<f64>,
+    /// Items per hour injected over the whole mesh (Poisson, spread evenly over nodes); set by
+    /// [`Scenario::apply_workload`] from the fields above.
     pub items_per_hour: f64,
     /// What users would offer (users x items per user per hour x nodes), for the report.
     pub offered_items_per_hour: f64,
@@ -133,6 +140,9 @@ impl Scenario {
             hours: 1.0,
             drain_s: 300.0,
             seed,
+            users_per_node: 1.0,
+            items_per_user_per_hour: 6.0,
+            max_load: None,
             items_per_hour: 50.0 * 6.0,
             offered_items_per_hour: 50.0 * 6.0,
             mix: ItemMix::fixed(150),
@@ -161,8 +171,6 @@ impl Scenario {
         };
         let mix = ItemMix::G1;
         let bridges = nodes.div_ceil(50).max(1);
-        let cap = capacity(&radio, nodes, side_m, mix.mean_bytes(), bridges, None);
-        let offered = nodes as f64 * 10.0;
         let deadline_s = if nodes <= 50 {
             3600.0
         } else if nodes <= 200 {
@@ -170,7 +178,7 @@ impl Scenario {
         } else {
             6.0 * 3600.0
         };
-        Scenario {
+        let mut s = Scenario {
             name: "shutdown".into(),
             nodes,
             side_m,
@@ -180,8 +188,11 @@ impl Scenario {
             hours: 6.0,
             drain_s: 3600.0,
             seed,
-            items_per_hour: offered.min(0.7 * cap.items_per_hour),
-            offered_items_per_hour: offered,
+            users_per_node: 10.0,
+            items_per_user_per_hour: 1.0,
+            max_load: Some(0.7),
+            items_per_hour: 0.0,
+            offered_items_per_hour: 0.0,
             mix,
             delivery: DeliveryMode::Bridges,
             bridges,
@@ -190,7 +201,43 @@ impl Scenario {
             churn_down_s: 900.0,
             deadline_s,
             signed_items: true,
-        }
+        };
+        s.apply_workload();
+        s
+    }
+
+    /// Recompute `offered_items_per_hour` (nodes x users x rate) and `items_per_hour` (offered,
+    /// capped at `max_load` x [`capacity`] of this size, area and bridge count). Call after
+    /// changing nodes, area, radio, mix, bridges or the workload fields.
+    pub fn apply_workload(&mut self) {
+        let nodes = self
+            .topology
+            .as_ref()
+            .map_or(self.nodes, |t| t.positions.len());
+        let side = self.topology.as_ref().map_or(self.side_m, |t| t.side_m);
+        let bridges = self
+            .topology
+            .as_ref()
+            .map(|t| t.bridges.iter().filter(|&&b| b).count())
+            .filter(|&b| b > 0)
+            .unwrap_or(self.bridges);
+        let offered =
+            nodes as f64 * self.users_per_node.max(0.0) * self.items_per_user_per_hour.max(0.0);
+        self.offered_items_per_hour = offered;
+        self.items_per_hour = match self.max_load {
+            Some(load) => {
+                let cap = capacity(
+                    &self.radio,
+                    nodes,
+                    side,
+                    self.mix.mean_bytes(),
+                    bridges,
+                    None,
+                );
+                offered.min(load.max(0.0) * cap.items_per_hour)
+            }
+            None => offered,
+        };
     }
 }
 

@@ -260,17 +260,8 @@ impl Links {
     /// Compute the link table (spatial grid; per-link offsets from `seed`).
     pub fn build(topo: &Topology, radio: &RadioConfig, seed: u64) -> Links {
         let n = topo.positions.len();
-        let floor = radio.interference_floor_dbm();
-        let sigma = if radio.link_sigma_db.is_finite() {
-            radio.link_sigma_db.max(0.0)
-        } else {
-            0.0
-        };
-        let budget = radio.region.tx_power_dbm() - floor + 5.0 * sigma;
-        let reach = radio
-            .path_loss
-            .range_m(budget, radio.region.frequency_hz())
-            .max(1.0);
+        let model = LinkModel::new(radio, seed);
+        let reach = model.reach_m;
         let cell = reach;
         let cols = ((topo.side_m / cell).ceil() as usize).clamp(1, 4096);
         let cell_of = |p: &Position| {
@@ -290,19 +281,8 @@ impl Links {
             for gy in cy.saturating_sub(1)..=(cy + 1).min(cols - 1) {
                 for gx in cx.saturating_sub(1)..=(cx + 1).min(cols - 1) {
                     for &b in &grid[gy * cols + gx] {
-                        if b as usize == a {
-                            continue;
-                        }
-                        let d = dist(pa, &topo.positions[b as usize]);
-                        if d > reach {
-                            continue;
-                        }
-                        let rssi = radio.mean_rssi_dbm(d) - sigma * link_normal(seed, a as u32, b);
-                        if rssi >= floor {
-                            links.push(Link {
-                                to: b,
-                                rssi: rssi as f32,
-                            });
+                        if let Some(l) = model.link(topo, a as u32, b) {
+                            links.push(l);
                         }
                     }
                 }
@@ -334,6 +314,63 @@ impl Links {
                     .collect()
             })
             .collect()
+    }
+}
+
+/// The link budget of one directed pair, computed on demand: what [`Links::build`] tabulates
+/// once, and what the reference medium (`Simulator::reference_reception`) recomputes for every
+/// (transmission, node) pair the way Meshtasticator does.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkModel {
+    radio: RadioConfig,
+    seed: u64,
+    floor: f64,
+    sigma: f64,
+    /// Distance beyond which a link would need a > 5 sigma offset to reach the floor; such
+    /// links are treated as silent (probability < 3e-7).
+    pub reach_m: f64,
+}
+
+impl LinkModel {
+    /// The model for `radio`, per-link offsets drawn from `seed`.
+    pub fn new(radio: &RadioConfig, seed: u64) -> LinkModel {
+        let floor = radio.interference_floor_dbm();
+        let sigma = if radio.link_sigma_db.is_finite() {
+            radio.link_sigma_db.max(0.0)
+        } else {
+            0.0
+        };
+        let budget = radio.region.tx_power_dbm() - floor + 5.0 * sigma;
+        let reach_m = radio
+            .path_loss
+            .range_m(budget, radio.region.frequency_hz())
+            .max(1.0);
+        LinkModel {
+            radio: *radio,
+            seed,
+            floor,
+            sigma,
+            reach_m,
+        }
+    }
+
+    /// The directed link `a -> b` if its received power is at or above the interference floor.
+    pub fn link(&self, topo: &Topology, a: u32, b: u32) -> Option<Link> {
+        if a == b {
+            return None;
+        }
+        let d = dist(
+            topo.positions.get(a as usize)?,
+            topo.positions.get(b as usize)?,
+        );
+        if d > self.reach_m {
+            return None;
+        }
+        let rssi = self.radio.mean_rssi_dbm(d) - self.sigma * link_normal(self.seed, a, b);
+        (rssi >= self.floor).then_some(Link {
+            to: b,
+            rssi: rssi as f32,
+        })
     }
 }
 
