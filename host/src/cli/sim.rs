@@ -412,6 +412,7 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         );
         let doc = svg::render(
             &main.map,
+            router_name(router),
             baseline.as_ref().map(|(b, n)| (&b.map, *n)),
             &title,
         );

@@ -6,9 +6,14 @@ use std::fmt::Write;
 
 use super::metrics::MapData;
 
-/// Render `map` as a standalone SVG document, with `baseline` (its data and name) drawn as a
-/// second timeline under the router's.
-pub fn render(map: &MapData, baseline: Option<(&MapData, &str)>, title: &str) -> String {
+/// Render `map` (of the router named `router`) as a standalone SVG document, with `baseline`
+/// (its data and name) drawn as a second timeline under the router's.
+pub fn render(
+    map: &MapData,
+    router: &str,
+    baseline: Option<(&MapData, &str)>,
+    title: &str,
+) -> String {
     let w = 800.0;
     let map_h = 800.0;
     let tl_h = 200.0;
@@ -59,7 +64,7 @@ pub fn render(map: &MapData, baseline: Option<(&MapData, &str)>, title: &str) ->
         }
     }
     let mut top = map_h + pad;
-    timeline(&mut s, map, "router", top, w, pad, tl_h);
+    timeline(&mut s, map, router, top, w, pad, tl_h);
     if let Some((b, name)) = baseline {
         top += tl_h + pad;
         timeline(&mut s, b, name, top, w, pad, tl_h);
