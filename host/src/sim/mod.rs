@@ -14,12 +14,21 @@
 //! - [`scenario`], [`metrics`], [`svg`]: what to run, what it measured, how it looked.
 //!
 //! # The anchor (radio.md) and how close the flood baseline gets
-//! `toile sim --scenario anchor --seed S --json`, seeds 1-5: delivered 83.4 / 83.5 / 86.4 /
-//! 84.6 / 81.8 % of (item, node) pairs (Meshtastic: 75-79 %), 10.9 / 10.8 / 11.4 / 12.7 / 10.5
-//! transmissions per item (11-12), greedy oracle 6.2-7.9 (7.1-7.4). Known differences with
-//! Meshtasticator's defaults, left as they are rather than tuned: no mobile nodes (it moves
-//! ~30 % of nodes), no ACK-driven retransmissions of broadcasts, interferers between
-//! sensitivity - 6 dB and sensitivity also collide here, a one-hour injection window.
+//! The anchor was measured with Meshtasticator, so the anchor scenario runs its medium and MAC
+//! ([`phy::MediumModel::Meshtasticator`]: its time on air with `CRMODEM = 8`, only decodable
+//! packets collide, collided arrivals stop interfering, its slot time / `CWmin` / RSSI-based
+//! SNR / phantom busy channel) and the flood router sends broadcasts reliably (implicit-ACK
+//! retransmissions, as Meshtasticator does). `toile sim --scenario anchor --seed S --json`,
+//! seeds 1-5: delivered 75.5 / 71.0 / 70.2 / 69.8 / 69.9 % of (item, node) pairs (Meshtastic:
+//! 75-79 %), 10.9 / 10.5 / 11.1 / 12.8 / 10.1 transmissions per item (11-12), mean delay
+//! 44-177 s (37-75 s). Before these changes (physical airtime, firmware MAC, no retransmission)
+//! it gave 81.8-86.4 %. Remaining differences: no mobile nodes, a one-hour injection window.
+//!
+//! # Speed
+//! Receivers of a transmission come from the link table built once ([`topology::Links`]),
+//! so a transmission costs O(neighbours); [`Simulator::reference_reception`] keeps
+//! Meshtasticator's O(N) path as a reference with byte-identical results, and
+//! `toile sim --bench` ([`bench`]) prints both side by side.
 //!
 //! # What is not modelled yet
 //! Node mobility; frequency hopping (one channel, so collisions only need the same SF);
