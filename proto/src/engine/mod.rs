@@ -104,6 +104,8 @@ pub const DEFAULT_ITEM_TTL_US: u64 = 24 * 3_600_000_000;
 /// little-endian) followed by item entries ([`Entries`]). Engine-defined (radio/ leaves
 /// kinds above 6 to the engine).
 pub const FORWARD: FrameKind = FrameKind::Unknown(7);
+/// A changed hop count is advertised within this delay (unless a data frame carries it).
+pub const ADVERT_DELAY_US: u64 = 60_000_000;
 /// A node answers a solicitation only if its last advert is older than this.
 pub const SOLICIT_HOLDOFF_US: u64 = 60_000_000;
 /// A node without route asks again after this long, doubling up to [`SOLICIT_MAX_US`].
@@ -313,6 +315,8 @@ pub struct Counters {
     pub overflows: u64,
     /// Parents blamed for a hand-over that got no ack.
     pub parent_failures: u64,
+    /// Item transmissions that repeated an earlier one (no ack heard in time).
+    pub item_retries: u64,
     /// Events dropped because the driver did not drain them (should stay 0).
     pub events_lost: u64,
 }
@@ -379,13 +383,17 @@ struct Neighbour {
     snr: i8,
     /// Hand-overs to it that got no ack (reset by an ack or by its advert).
     fails: u8,
+    /// Its last forward named us as its parent: never our parent (split horizon, so two
+    /// nodes cannot count to infinity through each other).
+    child: bool,
 }
 
 impl Neighbour {
     /// Smaller is a better parent.
     fn cost(&self) -> (u16, i16) {
         (
-            u16::from(self.hops) + u16::from(self.fails),
+            // One blame is forgiven (a collision streak), two in a row move the choice.
+            u16::from(self.hops) + u16::from(self.fails.saturating_sub(1)),
             -i16::from(self.snr),
         )
     }
@@ -636,6 +644,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     return;
                 };
                 let for_me = to == self.config.addr;
+                if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
+                    n.child = for_me;
+                }
+                if for_me && self.parent == Some(sender) {
+                    self.choose_parent(now);
+                }
                 for (kind, item) in entries.iter() {
                     self.handle_item(now, sender, their_hops, hop_limit, for_me, kind, item);
                 }
@@ -901,6 +915,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
+    /// Schedule an advert within the contention jitter, unless one went out recently.
+    fn advert_soon(&mut self, now: u64) {
+        if self.advert_due.is_none()
+            && self
+                .last_advert
+                .is_none_or(|t| now.saturating_sub(t) >= SOLICIT_HOLDOFF_US)
+        {
+            let j = self.jitter_us();
+            self.advert_due = Some(now + j);
+        }
+    }
+
     /// Whether `sender` (with `their_hops`) is downhill of us: its ack or forward means an
     /// item of ours is on its way.
     fn is_parent_like(&self, sender: NodeAddr, their_hops: u8) -> bool {
@@ -954,16 +980,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.holds(&id) || self.seen(short) {
             if take {
                 self.counters.duplicates += 1;
-                // The sender did not hear our ack (or our forward): ack again, unless our own
-                // forward is still to come and will serve as the ack.
-                if !self.is_pending(&id) {
-                    self.queue_ack(now, short);
-                }
+                // The sender did not hear our ack (or our forward): ack explicitly.
+                self.queue_ack(now, short);
             } else if self.is_parent_like(sender, their_hops) {
                 // Overheard a node closer to a bridge carrying it: it is on its way.
                 self.hand_over(short, Some(sender));
             }
             return;
+        }
+        if for_me && !take {
+            // Addressed by a node that believes we are closer to a bridge than it is: tell it
+            // our hop count (our advert's header) so it picks another parent.
+            self.advert_soon(now);
         }
         if !take || (hop_limit == 0 && !self.config.bridge) {
             return;
@@ -1151,14 +1179,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
     fn hear(&mut self, now: u64, sender: NodeAddr, their_hops: u8, snr: i8, advert: bool) {
         if their_hops >= NO_ROUTE {
             // A solicitation (or a node without route): answer if we can help.
-            if self.hops < NO_ROUTE
-                && self.advert_due.is_none()
-                && self
-                    .last_advert
-                    .is_none_or(|t| now.saturating_sub(t) >= SOLICIT_HOLDOFF_US)
-            {
-                let j = self.jitter_us();
-                self.advert_due = Some(now + j);
+            if self.hops < NO_ROUTE {
+                self.advert_soon(now);
             }
         } else if self.advert_due.is_some()
             && their_hops <= self.hops
@@ -1185,6 +1207,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     hops,
                     snr,
                     fails: 0,
+                    child: false,
                 };
                 if self.neighbours.push(entry).is_err() {
                     // Replace the worst entry if the newcomer is better.
@@ -1223,7 +1246,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let best = self
             .neighbours
             .iter()
-            .filter(|n| n.hops < NO_ROUTE)
+            .filter(|n| n.hops < NO_ROUTE && !n.child)
             .min_by_key(|n| (n.cost(), n.addr))
             .copied();
         let (hops, parent) = match best {
@@ -1246,7 +1269,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.hops = hops;
             if hops < NO_ROUTE {
                 self.solicit = None;
-                let j = self.jitter_us();
+                // Late enough that a data frame (whose header carries the hop count) often
+                // goes first and makes the advert unnecessary.
+                let j = self.next_random() % ADVERT_DELAY_US;
                 self.advert_due = Some(self.advert_due.map_or(now + j, |d| d.min(now + j)));
             } else {
                 self.advert_due = None;
@@ -1417,6 +1442,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 for i in sent {
                     let timeout = self.ack_timeout_us();
                     if let Some(s) = self.slots.get_mut(i) {
+                        if s.tries > 0 {
+                            self.counters.item_retries += 1;
+                        }
                         s.tries = s.tries.saturating_add(1);
                         self.counters.item_tx += 1;
                         if s.tries >= MAX_TRIES {
