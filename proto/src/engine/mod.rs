@@ -600,6 +600,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         let hop_limit = self.config.hop_limit.min(NO_ROUTE);
         if self.accept(now, &item, id, hop_limit, false) {
+            self.charge(now, &item);
             Ok(id)
         } else {
             Err(SubmitError::StoreFull)
