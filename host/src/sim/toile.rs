@@ -58,7 +58,6 @@ impl RouterFactory for ToileFactory {
 pub struct ToileRouter {
     engine: SimEngine,
     events: VecDeque<RouterEvent>,
-    dbg_stored: u64,
 }
 
 /// The engine configuration of a simulated node.
@@ -91,7 +90,6 @@ impl ToileRouter {
         ToileRouter {
             engine: Engine::new(config(ctx), MemStore::new(), 0),
             events: VecDeque::new(),
-            dbg_stored: 0,
         }
     }
 
@@ -106,7 +104,6 @@ impl ToileRouter {
         while let Some(e) = self.engine.poll_event() {
             match e {
                 Event::Stored { id, from_air: true } => {
-                    self.dbg_stored += 1;
                     self.events.push_back(RouterEvent::Received {
                         item: key(&id),
                         hops: None,
@@ -193,30 +190,5 @@ impl Router for ToileRouter {
 
     fn store_len(&self) -> usize {
         self.engine.store_len()
-    }
-}
-
-impl Drop for ToileRouter {
-    fn drop(&mut self) {
-        if std::env::var_os("TOILE_DEBUG").is_some() {
-            let c = self.engine.counters();
-            eprintln!(
-                "DBG node={} frames={} items={} acks={} adverts={} dup={} fails={} overflow={} rej={} retries={} hops={} stored={} held={} parent={:?}",
-                self.engine.config().addr.0,
-                c.frames_tx,
-                c.item_tx,
-                c.ack_tx,
-                c.advert_tx,
-                c.duplicates,
-                c.parent_failures,
-                c.overflows,
-                c.rejected_abuse,
-                c.item_retries,
-                self.engine.route_hops().unwrap_or(99),
-                self.dbg_stored,
-                self.engine.store_len(),
-                self.engine.parent()
-            );
-        }
     }
 }

@@ -80,6 +80,7 @@
 //! [`Config::item_ttl_us`]).
 
 pub mod duty;
+pub mod ram;
 pub mod store;
 
 pub use duty::{DutyCycle, DutyRule, Modulation};
