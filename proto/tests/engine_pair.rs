@@ -392,3 +392,130 @@ fn malformed_frames_are_counted() {
     assert!(e.counters().malformed_frames >= 3);
     assert_eq!(e.store_len(), 0);
 }
+
+fn stored_from_air(m: &Mesh, i: usize, id: &ItemId) -> bool {
+    m.events[i]
+        .iter()
+        .any(|e| matches!(e, Event::Stored { id: x, from_air: true } if x == id))
+}
+
+/// A diamond: A(0) hears and is heard by R1(1) and R2(2), both reach the bridge B(3).
+fn diamond() -> Mesh {
+    let links = vec![
+        vec![false, true, true, false],
+        vec![true, false, false, true],
+        vec![true, false, false, true],
+        vec![false, true, true, false],
+    ];
+    let mut m = Mesh::new(
+        vec![
+            engine(0, false),
+            engine(1, false),
+            engine(2, false),
+            engine(3, true),
+        ],
+        links,
+    );
+    m.nodes[3].handle_uplink(0, true);
+    m
+}
+
+#[test]
+fn custody_is_addressed_to_one_parent_and_acked_passively() {
+    let mut m = diamond();
+    m.run_until(5 * MINUTE);
+    assert_eq!(m.nodes[0].route_hops(), Some(2));
+    let parent = m.nodes[0].parent().expect("A chose a parent");
+    let id = m.submit(0, &payment(600)).unwrap();
+    m.run_until(15 * MINUTE);
+    assert!(m.uplinked(3, &id));
+    let holders: Vec<usize> = (1..=2).filter(|&r| stored_from_air(&m, r, &id)).collect();
+    assert_eq!(
+        holders,
+        vec![usize::from(parent.0)],
+        "only the addressed parent took custody"
+    );
+    assert!(!m.nodes[0].is_pending(&id), "the parent's forward acked A");
+    let r = usize::from(parent.0);
+    assert_eq!(
+        m.nodes[r].counters().ack_tx,
+        0,
+        "no explicit ack from a relay: its own forward is the ack"
+    );
+    assert_eq!(m.nodes[0].counters().item_tx, 1, "one transmission per hop");
+}
+
+#[test]
+fn a_parent_that_cannot_hear_us_is_replaced() {
+    let mut m = diamond();
+    m.run_until(5 * MINUTE);
+    let parent = usize::from(m.nodes[0].parent().unwrap().0);
+    let other = 3 - parent;
+    // The parent stops hearing A (an asymmetric link): A must move to the other relay.
+    m.links[0][parent] = false;
+    let id = m.submit(0, &payment(601)).unwrap();
+    m.run_until(3 * 60 * MINUTE);
+    assert!(m.uplinked(3, &id), "delivered through the other relay");
+    assert!(stored_from_air(&m, other, &id));
+    assert!(m.nodes[0].counters().parent_failures >= 1);
+    assert_eq!(usize::from(m.nodes[0].parent().unwrap().0), other);
+}
+
+#[test]
+fn no_chatter_when_idle() {
+    let mut m = diamond();
+    m.run_until(10 * MINUTE);
+    let before = m.txs.len();
+    m.run_until(5 * 60 * MINUTE);
+    assert_eq!(
+        m.txs.len(),
+        before,
+        "no periodic beacons: an idle mesh is silent"
+    );
+}
+
+#[test]
+fn member_filter_relays_only_members() {
+    let pay = payment(700);
+    let item = toile_proto::item::Item::parse(ItemKind::Extrinsic, &pay).unwrap();
+    let members: &'static [u64] =
+        Box::leak(vec![toile_proto::engine::signer_prefix(&item)].into_boxed_slice());
+    let relay = engine(1, false).with_members(members);
+    let mut m = Mesh::line(vec![engine(0, false), relay, engine(2, true)]);
+    m.nodes[2].handle_uplink(0, true);
+    m.run_until(5 * MINUTE);
+    // payment()'s signer is the member, cert()'s is not.
+    let p = m.submit(0, &payment(700)).unwrap();
+    let c = m.submit(0, &cert(700)).unwrap();
+    m.run_until(30 * MINUTE);
+    assert!(m.uplinked(2, &p));
+    assert!(
+        !stored_from_air(&m, 1, &c),
+        "a non-member's item is not relayed"
+    );
+    assert!(m.nodes[1].counters().rejected_abuse >= 1);
+    assert!(m.nodes[0].is_pending(&c), "its sender keeps custody");
+}
+
+#[test]
+fn per_signer_quota_defers_a_flooding_signer() {
+    let mut a = config(0, false);
+    a.duty = DutyRule::PerHour {
+        budget_us: 360_000_000,
+    };
+    let mut m = Mesh::line(vec![Engine::new(a, MemStore::new(), 0), engine(1, true)]);
+    m.run_until(MINUTE);
+    // 20 % of 360 s is 72 s of airtime per signer and hour: about 50 payments at LongFast.
+    let mut refused = 0;
+    for k in 0..80u32 {
+        if m.nodes[0].submit(m.now, ItemKind::Extrinsic, &payment(800 + k))
+            == Err(SubmitError::Quota)
+        {
+            refused += 1;
+        }
+        // Keep the store from filling: pretend each one was receipted.
+        let id = toile_proto::item::ItemId(blake2_256(&payment(800 + k)));
+        m.nodes[0].handle_receipt(m.now, &id);
+    }
+    assert!(refused > 10 && refused < 60, "refused {refused}");
+}

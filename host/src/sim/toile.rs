@@ -23,7 +23,7 @@ use super::router::{
 use super::time::Instant;
 
 /// Items a simulated node can hold.
-pub const STORE_ITEMS: usize = 32;
+pub const STORE_ITEMS: usize = 256;
 /// Largest item a simulated node stores.
 pub const STORE_ITEM_BYTES: usize = 256;
 

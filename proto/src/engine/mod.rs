@@ -9,8 +9,8 @@
 //! ## Layers
 //! - [`duty`]: time on air (via `lora-modulation`) and rolling-window duty-cycle accounting;
 //! - [`store`]: the [`Store`] trait and its guarantees, [`MemStore`];
-//! - this module: verification, duplicate suppression, the bridge gradient, custody,
-//!   channel access and the transmit scheduler.
+//! - this module: verification, abuse limits, duplicate suppression, the bridge gradient
+//!   and the neighbour table, custody, channel access and the transmit scheduler.
 //!
 //! ## Call order (drain order)
 //! Inputs are `handle_frame`, `handle_timeout`, `handle_tx_done`, `handle_uplink`,
@@ -22,29 +22,55 @@
 //!    spurious calls are harmless);
 //! 3. [`Engine::poll_event`] until `None`.
 //!
-//! ## Protocol (version 0)
+//! ## Protocol (version 1)
 //! - **Gradient**: every frame's 4 flag bits carry the sender's hop count to the nearest
-//!   bridge (`0` = a bridge, [`NO_ROUTE`] = unknown). A node adopts `1 + h` from the
-//!   neighbour with the smallest `h` (its parent) and follows its parent's changes. Explicit
-//!   [`FrameKind::BridgeAdvert`] frames (4 bytes, empty body) go out only when the node's hop
-//!   count changes, when a node without a route asks (an advert with [`NO_ROUTE`] is a
-//!   solicitation), or every [`ADVERT_REFRESH_US`]; there is no fixed beacon.
+//!   bridge (`0` = a bridge, [`NO_ROUTE`] = unknown). Each node keeps a small table of the
+//!   neighbours it heard ([`NEIGHBOURS`]: address, hop count, link SNR, custody failures) and
+//!   picks as parent the neighbour with the fewest hops, penalised by one hop per failed
+//!   custody hand-over, strongest link first among equals. Its own hop count is its parent's
+//!   plus one. [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
+//!   count changes and no other frame carried it first, or to answer a node without route
+//!   (an advert with [`NO_ROUTE`] is a solicitation, answered once, suppressed when another
+//!   neighbour answers first). There is no periodic beacon: data frames refresh the gradient.
 //! - **Verify before forward**: an item that fails [`Item::parse`] or [`Item::verify`] is
-//!   never stored or relayed ([`Event::Rejected`], [`Counters`]).
-//! - **Custody**: a node takes an item only from a neighbour uphill of it (higher hop count),
-//!   stores it, and answers with a [`FrameKind::CustodyAck`] (body: 8-byte little-endian
-//!   [`ShortId`]s). The sender retransmits with exponential backoff until an ack, or until it
-//!   overhears a downhill node sending the item on; then it stops pushing but **keeps** the
-//!   item until [`Engine::handle_receipt`] or expiry. Bridges take every item and hand it to
-//!   their uplink ([`Event::Uplink`]).
+//!   never stored or relayed ([`Event::Rejected`], [`Counters`]). Optional abuse limits run
+//!   before the signature check: a member filter (sorted 64-bit signer-key prefixes, see
+//!   [`Engine::with_members`]) and a per-signer airtime quota ([`SIGNER_QUOTA_PERMILLE`] of
+//!   the hourly duty budget per signer per hour).
+//! - **Custody, addressed**: items travel in [`FORWARD`] frames whose body starts with the
+//!   2-byte address of the chosen parent, then the item entries. Only the addressed parent
+//!   takes custody (so one transmission moves an item one hop, never to several relays).
+//!   The parent's own forward of the item, overheard by the sender, is the custody ack
+//!   (passive ack); a bridge, which forwards nothing, sends explicit
+//!   [`FrameKind::CustodyAck`] frames (8-byte little-endian [`ShortId`]s) batched over
+//!   [`ACK_HOLD_US`]. Duplicates from uphill are acked again the same way. Without an ack the
+//!   sender retries after a randomised timeout longer than the ack hold; after
+//!   [`MAX_TRIES`] it blames the parent (a failure, which moves the choice to another
+//!   neighbour) and parks the item for [`PARK_US`]. Handing over never deletes: the item is
+//!   kept until [`Engine::handle_receipt`] or expiry. Bridges take every item addressed to
+//!   them (and plain [`FrameKind::Items`] frames from uphill) and hand it to their uplink
+//!   ([`Event::Uplink`]).
+//! - **Capacity**: when the store is full, expired items go first, then items already handed
+//!   over (lowest priority, oldest: [`Event::Released`], not a loss), then an item of lower
+//!   priority than the incoming one ([`Event::Overflow`] with `evicted`); otherwise the
+//!   incoming item is refused ([`Event::Overflow`]) and, from the air, not acknowledged, so
+//!   its sender keeps custody.
 //! - **Duplicates** are suppressed by content id (store) and a ring of recently seen
-//!   [`ShortId`]s; a duplicate from uphill is acknowledged again (the ack was lost).
+//!   [`ShortId`]s.
 //! - **Channel access**: every transmission waits a random number of contention slots;
 //!   a busy channel doubles the window (listen before talk, half duplex: nothing is polled
 //!   while transmitting).
 //! - **Duty cycle**: a frame goes out only if the rolling hour stays within the region's
 //!   budget; lower priorities may use a smaller share of it ([`Priority::budget_permille`]),
 //!   so they are deferred first.
+//! - **Restart**: [`Engine::new`] over a persisted store rebuilds the item index from it:
+//!   items not handed over are pushed again, nothing is duplicated (the store is keyed by
+//!   content id) and nothing is lost (only receipts and expiry delete).
+//!
+//! ## Transmit order
+//! When several things are due, one frame carries, by priority: explicit custody acks whose
+//! hold has passed, an advert, then pending items (highest priority, then oldest first,
+//! packed while they fit one frame).
 //!
 //! ## Not done yet
 //! Set reconciliation ([`FrameKind::Reconcile`]), on-air signed receipts
@@ -54,6 +80,7 @@
 //! [`Config::item_ttl_us`]).
 
 pub mod duty;
+pub mod ram;
 pub mod store;
 
 pub use duty::{DutyCycle, DutyRule, Modulation};
@@ -64,7 +91,8 @@ use heapless::{Deque, Vec};
 use crate::item::v2s::{CallKind, ChainProfile};
 use crate::item::{Item, ItemId, ItemKind, ShortId};
 use crate::radio::{
-    Body, Flags, FrameBuilder, FrameKind, FrameRepr, HEADER_LEN, Header, MAX_FRAME_LEN, NodeAddr,
+    Body, Entries, EntriesBuilder, Flags, FrameKind, FrameRepr, HEADER_LEN, Header, MAX_FRAME_LEN,
+    NodeAddr,
 };
 
 /// Hop count meaning "no route to a bridge" (the largest value of the 4 flag bits).
@@ -73,22 +101,37 @@ pub const NO_ROUTE: u8 = 15;
 pub const DEFAULT_HOP_LIMIT: u8 = 10;
 /// How long an item is kept without a receipt (24 h).
 pub const DEFAULT_ITEM_TTL_US: u64 = 24 * 3_600_000_000;
-/// A node re-advertises its gradient this often, even when nothing changed (30 min).
-pub const ADVERT_REFRESH_US: u64 = 30 * 60_000_000;
-/// A route is forgotten when the parent was not heard for this long.
-pub const ROUTE_TIMEOUT_US: u64 = 75 * 60_000_000;
+/// The frame kind of items addressed to one next hop: body = next hop ([`NodeAddr`], 2 bytes
+/// little-endian) followed by item entries ([`Entries`]). Engine-defined (radio/ leaves
+/// kinds above 6 to the engine).
+pub const FORWARD: FrameKind = FrameKind::Unknown(7);
+/// A changed hop count is advertised within this delay (unless a data frame carries it).
+pub const ADVERT_DELAY_US: u64 = 60_000_000;
 /// A node answers a solicitation only if its last advert is older than this.
 pub const SOLICIT_HOLDOFF_US: u64 = 60_000_000;
-/// Transmissions of an item without an ack before the node parks it.
-pub const MAX_TRIES: u8 = 4;
+/// A node without route asks again after this long, doubling up to [`SOLICIT_MAX_US`].
+pub const SOLICIT_RETRY_US: u64 = 2 * 60_000_000;
+/// Longest wait between two solicitations.
+pub const SOLICIT_MAX_US: u64 = 32 * 60_000_000;
+/// Transmissions of an item to one parent without an ack before the node blames the parent
+/// and parks the item.
+pub const MAX_TRIES: u8 = 3;
 /// A parked item is offered again after this long.
-pub const PARK_US: u64 = 10 * 60_000_000;
+pub const PARK_US: u64 = 5 * 60_000_000;
+/// How long a node holds explicit custody acks to batch them in one frame.
+pub const ACK_HOLD_US: u64 = 90_000_000;
 /// Recently seen short ids remembered for duplicate suppression.
-pub const SEEN_LEN: usize = 256;
+pub const SEEN_LEN: usize = 128;
 /// Custody acks waiting to be sent (one frame carries them all).
-pub const MAX_ACKS: usize = 16;
+pub const MAX_ACKS: usize = 24;
+/// Neighbours remembered for the choice of a parent.
+pub const NEIGHBOURS: usize = 16;
+/// Signers whose airtime is accounted at once.
+pub const SIGNERS: usize = 16;
+/// Share (‰) of the hourly duty budget one signer's items may use at this relay per hour.
+pub const SIGNER_QUOTA_PERMILLE: u64 = 200;
 /// Events buffered between drains.
-pub const EVENT_QUEUE: usize = 64;
+pub const EVENT_QUEUE: usize = 32;
 /// Contention window in slots at the first attempt; doubled on a busy channel.
 pub const CW_MIN_SLOTS: u32 = 16;
 /// Largest contention window in slots.
@@ -97,6 +140,10 @@ pub const CW_MAX_SLOTS: u32 = 256;
 pub const SLOT_SYMBOLS: u64 = 4;
 /// Bytes of a [`ShortId`] on air.
 const SHORT_ID_LEN: usize = 8;
+/// Resolution of the item index's timers (µs): 0.1 s, so a `u32` spans 13 years.
+const TICK_US: u64 = 100_000;
+/// One hour (µs).
+const HOUR_US: u64 = 3_600_000_000;
 
 /// Relay priority: lower classes get a smaller share of the duty budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -156,7 +203,7 @@ pub struct Config {
     pub item_ttl_us: u64,
 }
 
-/// Signal measurements of a received frame (informational).
+/// Signal measurements of a received frame (the SNR ranks candidate parents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RxMeta {
     pub rssi_dbm: i16,
@@ -185,6 +232,10 @@ pub enum SubmitError {
     TooLarge,
     /// The store is full of items of equal or higher priority: retry later.
     StoreFull,
+    /// The signer is not in the community's member list.
+    NotMember,
+    /// The signer used its airtime quota for this hour.
+    Quota,
 }
 
 impl core::fmt::Display for SubmitError {
@@ -194,6 +245,8 @@ impl core::fmt::Display for SubmitError {
             Self::BadSignature => "the signature does not verify for this chain: re-sign it",
             Self::TooLarge => "the item does not fit one radio frame",
             Self::StoreFull => "the node's store is full; retry after it forwarded some items",
+            Self::NotMember => "the signer is not a member of this community's mesh",
+            Self::Quota => "the signer used its airtime quota on this node; retry within the hour",
         })
     }
 }
@@ -205,6 +258,10 @@ pub enum RejectReason {
     Malformed,
     /// Signature check failed.
     BadSignature,
+    /// The member filter does not list the signer.
+    NotMember,
+    /// The signer's airtime quota at this node is used up (the sender keeps custody).
+    Quota,
 }
 
 /// What the engine reports to its driver.
@@ -215,7 +272,7 @@ pub enum Event {
     /// Bridge with an uplink: hand this item over (once per item and uplink period), then
     /// call [`Engine::handle_receipt`] when the chain included it.
     Uplink { id: ItemId },
-    /// An item from the air failed verification and was dropped.
+    /// An item from the air failed verification or an abuse limit and was dropped.
     Rejected { reason: RejectReason },
     /// The store was full: `evicted` — this stored, unexpired, lower-priority item was
     /// deleted to make room; otherwise the incoming item `id` was refused.
@@ -241,36 +298,70 @@ pub struct Counters {
     pub rejected_format: u64,
     /// Items whose signature failed.
     pub rejected_signature: u64,
+    /// Items refused by the member filter or the per-signer quota.
+    pub rejected_abuse: u64,
     /// Items received again.
     pub duplicates: u64,
     pub frames_tx: u64,
     pub item_tx: u64,
     pub ack_tx: u64,
     pub advert_tx: u64,
+    /// Bytes of custody acks and adverts sent (control traffic).
+    pub control_bytes: u64,
     /// Airtime used (µs).
     pub airtime_us: u64,
     /// Transmissions deferred by the duty-cycle budget.
     pub duty_deferrals: u64,
     /// Overflow events (evictions and refusals).
     pub overflows: u64,
+    /// Parents blamed for a hand-over that got no ack.
+    pub parent_failures: u64,
+    /// Item transmissions that repeated an earlier one (no ack heard in time).
+    pub item_retries: u64,
     /// Events dropped because the driver did not drain them (should stay 0).
     pub events_lost: u64,
 }
 
-/// Volatile per-item forwarding state (rebuilt from the store after a restart).
+/// One entry of the RAM item index (20 bytes: a 2000-item index is 40 000 bytes).
+/// Rebuilt from the store after a restart.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    id: ItemId,
-    short: ShortId,
+    /// [`ShortId`], little-endian bytes (keeps the entry 4-byte aligned).
+    short: [u8; 8],
+    /// Expiry, in ticks of [`TICK_US`].
+    expires: u32,
+    /// Next transmission, in ticks.
+    next_try: u32,
     priority: Priority,
-    expires: u64,
     hop_limit: u8,
-    /// Still pushed towards the bridge.
-    pending: bool,
-    next_try: u64,
     tries: u8,
-    /// Bridge: already handed to the uplink.
-    uplinked: bool,
+    /// [`PENDING`] | [`UPLINKED`].
+    state: u8,
+}
+
+/// Still pushed towards the bridge.
+const PENDING: u8 = 1;
+/// Bridge: already handed to the uplink.
+const UPLINKED: u8 = 2;
+
+impl Slot {
+    fn short(&self) -> ShortId {
+        ShortId(u64::from_le_bytes(self.short))
+    }
+    const fn pending(&self) -> bool {
+        self.state & PENDING != 0
+    }
+    fn expires_us(&self) -> u64 {
+        u64::from(self.expires) * TICK_US
+    }
+    fn next_try_us(&self) -> u64 {
+        u64::from(self.next_try) * TICK_US
+    }
+}
+
+/// `now` (µs) in ticks, rounded up so a timer never fires before its instant.
+fn ticks(us: u64) -> u32 {
+    u32::try_from(us.div_ceil(TICK_US)).unwrap_or(u32::MAX)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,18 +375,37 @@ enum Access {
     },
 }
 
+/// A neighbour heard on the air.
 #[derive(Debug, Clone, Copy)]
-struct Route {
+struct Neighbour {
+    addr: NodeAddr,
+    /// Its last advertised hop count.
     hops: u8,
-    parent: Option<NodeAddr>,
-    heard_at: u64,
+    snr: i8,
+    /// Hand-overs to it that got no ack (reset by an ack or by its advert).
+    fails: u8,
+    /// Its last forward named us as its parent: never our parent (split horizon, so two
+    /// nodes cannot count to infinity through each other).
+    child: bool,
 }
 
-/// What a [`Transmit`] carried, to finish bookkeeping at `handle_tx_done`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sent {
-    Nothing,
-    Frame,
+impl Neighbour {
+    /// Smaller is a better parent.
+    fn cost(&self) -> (u16, i16) {
+        (
+            // One blame is forgiven (a collision streak), two in a row move the choice.
+            u16::from(self.hops) + u16::from(self.fails.saturating_sub(1)),
+            -i16::from(self.snr),
+        )
+    }
+}
+
+/// Airtime charged to one signer in the current hour.
+#[derive(Debug, Clone, Copy)]
+struct SignerUse {
+    key: u64,
+    hour: u32,
+    airtime_us: u32,
 }
 
 /// The relay engine of one node: `N` items tracked, items kept in `S`.
@@ -306,16 +416,24 @@ pub struct Engine<S: Store, const N: usize> {
     slots: Vec<Slot, N>,
     seen: Deque<ShortId, SEEN_LEN>,
     acks: Vec<ShortId, MAX_ACKS>,
+    /// When the oldest queued ack must go out.
+    ack_due: Option<u64>,
     events: Deque<Event, EVENT_QUEUE>,
     rng: u64,
     duty: DutyCycle,
-    route: Route,
+    hops: u8,
+    parent: Option<NodeAddr>,
+    neighbours: Vec<Neighbour, NEIGHBOURS>,
     advert_due: Option<u64>,
     last_advert: Option<u64>,
+    /// No route: next solicitation, and the wait after it.
+    solicit: Option<(u64, u64)>,
     access: Access,
     duty_wait: Option<u64>,
-    sent: Sent,
+    transmitting: bool,
     uplink: bool,
+    members: Option<&'static [u64]>,
+    signers: Vec<SignerUse, SIGNERS>,
     counters: Counters,
 }
 
@@ -332,58 +450,68 @@ impl<S: Store, const N: usize> Engine<S, N> {
             slots: Vec::new(),
             seen: Deque::new(),
             acks: Vec::new(),
+            ack_due: None,
             events: Deque::new(),
             rng: config.seed ^ 0x9E37_79B9_7F4A_7C15,
             duty: DutyCycle::new(config.duty),
-            route: Route {
-                hops: NO_ROUTE,
-                parent: None,
-                heard_at: now,
-            },
+            hops: NO_ROUTE,
+            parent: None,
+            neighbours: Vec::new(),
             advert_due: None,
             last_advert: None,
+            solicit: None,
             access: Access::Idle,
             duty_wait: None,
-            sent: Sent::Nothing,
+            transmitting: false,
             uplink: false,
+            members: None,
+            signers: Vec::new(),
             counters: Counters::default(),
         };
         e.restart(now);
         e
     }
 
-    /// What a power cut does: forget all RAM state (route, queues, backoffs, duty history —
-    /// which is why a real node should persist it or wait an hour; the simulator audits
-    /// it) and rebuild the item table from the store.
+    /// Relay only items signed by these members: sorted (ascending) 64-bit prefixes of the
+    /// signers' public keys (first 8 bytes, little-endian; see [`signer_prefix`]). 8 bytes a
+    /// member: 2000 members cost 16 KB of flash and nothing in RAM.
+    pub fn with_members(mut self, sorted_prefixes: &'static [u64]) -> Self {
+        self.members = Some(sorted_prefixes);
+        self
+    }
+
+    /// What a power cut does: forget all RAM state (route, neighbours, queues, backoffs, duty
+    /// history — which is why a real node should persist it or wait an hour; the simulator
+    /// audits it) and rebuild the item index from the store.
     pub fn restart(&mut self, now: u64) {
-        let seed = self.rng;
         self.slots.clear();
         self.seen.clear();
         self.acks.clear();
+        self.ack_due = None;
+        self.neighbours.clear();
+        self.signers.clear();
         self.access = Access::Idle;
         self.duty_wait = None;
-        self.sent = Sent::Nothing;
+        self.transmitting = false;
         self.uplink = false;
-        self.rng = seed;
-        self.route = Route {
-            hops: if self.config.bridge { 0 } else { NO_ROUTE },
-            parent: None,
-            heard_at: now,
-        };
+        self.parent = None;
+        self.hops = if self.config.bridge { 0 } else { NO_ROUTE };
         for i in 0..self.store.len() {
             let Some((r, _)) = self.store.at(i) else {
                 break;
             };
             let slot = Slot {
-                id: r.id,
-                short: r.id.short(),
+                short: r.id.short().0.to_le_bytes(),
+                expires: ticks(r.expires),
+                next_try: ticks(now),
                 priority: r.priority,
-                expires: r.expires,
                 hop_limit: r.hop_limit,
-                pending: !r.handed_over && !self.config.bridge,
-                next_try: now,
                 tries: 0,
-                uplinked: false,
+                state: if !r.handed_over && !self.config.bridge {
+                    PENDING
+                } else {
+                    0
+                },
             };
             if self.slots.push(slot).is_err() {
                 break;
@@ -391,7 +519,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         // Bridges announce themselves; others ask for a route.
         let jitter = self.jitter_us();
-        self.advert_due = Some(now + jitter);
+        if self.config.bridge {
+            self.advert_due = Some(now + jitter);
+            self.solicit = None;
+        } else {
+            self.advert_due = None;
+            self.solicit = Some((now + jitter, SOLICIT_RETRY_US));
+        }
     }
 
     pub const fn config(&self) -> &Config {
@@ -418,7 +552,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// Hop count to the nearest bridge, if known.
     pub fn route_hops(&self) -> Option<u8> {
-        (self.route.hops < NO_ROUTE).then_some(self.route.hops)
+        (self.hops < NO_ROUTE).then_some(self.hops)
+    }
+
+    /// The neighbour items are handed to, if any.
+    pub fn parent(&self) -> Option<NodeAddr> {
+        self.parent
     }
 
     /// Kind and bytes of a held item (a bridge uploads them on [`Event::Uplink`]).
@@ -428,7 +567,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// Whether the item is still pushed by this node (not acknowledged downstream).
     pub fn is_pending(&self, id: &ItemId) -> bool {
-        self.slots.iter().any(|s| s.id == *id && s.pending)
+        let short = id.short();
+        self.slots.iter().any(|s| s.short() == short && s.pending())
     }
 
     // ----- inputs -----
@@ -442,7 +582,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         bytes: &[u8],
     ) -> Result<ItemId, SubmitError> {
         let item = Item::parse(kind, bytes).map_err(|_| SubmitError::Malformed)?;
-        let frame_len = HEADER_LEN + 1 + bytes.len();
+        let frame_len = HEADER_LEN + 2 + 1 + bytes.len();
         if frame_len > MAX_FRAME_LEN
             || !self.duty_fits(self.config.modulation.time_on_air_us(frame_len))
         {
@@ -454,8 +594,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.holds(&id) {
             return Ok(id);
         }
+        match self.abuse_check(now, &item) {
+            Some(RejectReason::NotMember) => return Err(SubmitError::NotMember),
+            Some(_) => return Err(SubmitError::Quota),
+            None => {}
+        }
         let hop_limit = self.config.hop_limit.min(NO_ROUTE);
         if self.accept(now, &item, id, hop_limit, false) {
+            self.charge(now, &item);
             Ok(id)
         } else {
             Err(SubmitError::StoreFull)
@@ -463,55 +609,75 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     /// A frame was received intact.
-    pub fn handle_frame(&mut self, now: u64, _meta: RxMeta, bytes: &[u8]) {
+    pub fn handle_frame(&mut self, now: u64, meta: RxMeta, bytes: &[u8]) {
         self.counters.frames_rx += 1;
         let Ok(frame) = FrameRepr::parse(bytes) else {
             self.counters.malformed_frames += 1;
             return;
         };
         let sender = frame.header.sender;
+        if sender == self.config.addr {
+            return;
+        }
         let their_hops = frame.header.flags.bits() & 0x0f;
+        let advert = matches!(
+            frame.body,
+            Body::Other {
+                kind: FrameKind::BridgeAdvert,
+                ..
+            }
+        );
+        self.hear(now, sender, their_hops, meta.snr_db, advert);
+        let hop_limit = frame.header.hop_limit;
         match frame.body {
             Body::Items(entries) => {
                 for (kind, item) in entries.iter() {
-                    self.handle_item(now, sender, their_hops, frame.header.hop_limit, kind, item);
+                    self.handle_item(now, sender, their_hops, hop_limit, true, kind, item);
+                }
+            }
+            Body::Other { kind, bytes } if kind == FORWARD => {
+                let (Some(to), Some(rest)) = (bytes.get(..2), bytes.get(2..)) else {
+                    self.counters.malformed_frames += 1;
+                    return;
+                };
+                let to = NodeAddr(u16::from_le_bytes([to[0], to[1]]));
+                let Ok(entries) = Entries::new_checked(rest) else {
+                    self.counters.malformed_frames += 1;
+                    return;
+                };
+                let for_me = to == self.config.addr;
+                if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
+                    n.child = for_me;
+                }
+                if for_me && self.parent == Some(sender) {
+                    self.choose_parent(now);
+                }
+                for (kind, item) in entries.iter() {
+                    self.handle_item(now, sender, their_hops, hop_limit, for_me, kind, item);
                 }
             }
             Body::Other {
                 kind: FrameKind::CustodyAck,
                 bytes,
-            } if their_hops < self.route.hops => {
+            } => {
                 for chunk in bytes.chunks_exact(SHORT_ID_LEN) {
                     let mut b = [0u8; SHORT_ID_LEN];
                     b.copy_from_slice(chunk);
-                    self.hand_over(ShortId(u64::from_le_bytes(b)));
+                    let short = ShortId(u64::from_le_bytes(b));
+                    if self.is_parent_like(sender, their_hops) {
+                        self.hand_over(short, Some(sender));
+                    }
                 }
             }
             // Adverts carry their information in the header; fragments, reconciliation and
             // receipts are not implemented yet (see the module doc).
             _ => {}
         }
-        self.hear(now, sender, their_hops);
     }
 
-    /// Timers: expiry, route timeout, periodic advert.
+    /// Timers: expiry, solicitations.
     pub fn handle_timeout(&mut self, now: u64) {
         self.expire(now);
-        if !self.config.bridge
-            && self.route.hops < NO_ROUTE
-            && now.saturating_sub(self.route.heard_at) > ROUTE_TIMEOUT_US
-        {
-            self.set_route(now, NO_ROUTE, None);
-        }
-        if self.route.hops < NO_ROUTE
-            && self.advert_due.is_none()
-            && self
-                .last_advert
-                .is_none_or(|t| now.saturating_sub(t) >= ADVERT_REFRESH_US)
-        {
-            let j = self.jitter_us();
-            self.advert_due = Some(now + j);
-        }
         if self.duty_wait.is_some_and(|t| t <= now) {
             self.duty_wait = None;
         }
@@ -519,31 +685,35 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// The last [`Transmit`] has left the antenna.
     pub fn handle_tx_done(&mut self, _now: u64) {
-        self.sent = Sent::Nothing;
+        self.transmitting = false;
     }
 
     /// Bridge only: the uplink went up or down.
-    pub fn handle_uplink(&mut self, _now: u64, up: bool) {
+    pub fn handle_uplink(&mut self, now: u64, up: bool) {
         self.uplink = up && self.config.bridge;
         if self.uplink {
             let mut i = 0;
             while let Some(s) = self.slots.get_mut(i) {
-                if !s.uplinked {
-                    s.uplinked = true;
-                    let id = s.id;
-                    self.event(Event::Uplink { id });
+                if s.state & UPLINKED == 0 {
+                    s.state |= UPLINKED;
+                    let short = s.short();
+                    if let Some((r, _)) = self.store.find_short(short) {
+                        self.event(Event::Uplink { id: r.id });
+                    }
                 }
                 i += 1;
             }
         }
+        let _ = now;
     }
 
     /// The chain included the item (a bridge saw it in a block, or a signed receipt arrived):
     /// delete it for good.
     pub fn handle_receipt(&mut self, _now: u64, id: &ItemId) {
         let removed = self.store.remove(id);
-        self.slots.retain(|s| s.id != *id);
-        self.remember(id.short());
+        let short = id.short();
+        self.slots.retain(|s| s.short() != short);
+        self.remember(short);
         if removed {
             self.event(Event::Receipted { id: *id });
         }
@@ -559,7 +729,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         channel_busy: bool,
         buf: &mut [u8],
     ) -> Option<Transmit> {
-        if self.sent != Sent::Nothing {
+        if self.transmitting {
             return None;
         }
         let Some(due) = self.due(now) else {
@@ -593,16 +763,19 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return None;
         }
         let Some((len, priority, packed)) = self.build(now, due, buf) else {
-            // Nothing could be framed (a buffer shorter than a frame): drop acks, park items.
+            // Nothing could be framed (a buffer shorter than a frame): drop control, park items.
             self.access = Access::Idle;
             self.acks.clear();
+            self.ack_due = None;
             self.advert_due = None;
+            self.solicit = None;
+            let park = ticks(now + PARK_US);
             for s in self
                 .slots
                 .iter_mut()
-                .filter(|s| s.pending && s.next_try <= now)
+                .filter(|s| s.pending() && s.next_try_us() <= now)
             {
-                s.next_try = now + PARK_US;
+                s.next_try = park;
             }
             return None;
         };
@@ -613,12 +786,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.access = Access::Idle;
             return None;
         }
-        self.commit(now, due, packed);
+        self.commit(now, due, len, packed);
         self.duty.record(now, toa);
         self.counters.frames_tx += 1;
         self.counters.airtime_us += toa;
         self.access = Access::Idle;
-        self.sent = Sent::Frame;
+        self.transmitting = true;
         Some(Transmit {
             len,
             priority,
@@ -631,32 +804,32 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let mut t: Option<u64> = None;
         let mut at = |x: u64| t = Some(t.map_or(x, |y| y.min(x)));
         // While transmitting, `handle_tx_done` is the next chance to send.
-        if self.sent == Sent::Nothing {
+        if !self.transmitting {
             if let Access::Waiting { at: a, .. } = self.access {
                 at(a);
-            } else if let Some(w) = self.duty_wait {
-                at(w);
             } else {
-                if let Some(a) = self.advert_due {
+                if let Some(a) = self.ack_due {
                     at(a);
                 }
-                if self.route.hops < NO_ROUTE && !self.config.bridge {
-                    for s in self.slots.iter().filter(|s| s.pending) {
-                        at(s.next_try);
+                if let Some(w) = self.duty_wait {
+                    at(w);
+                } else {
+                    if let Some(a) = self.advert_due {
+                        at(a);
+                    }
+                    if let Some((a, _)) = self.solicit {
+                        at(a);
+                    }
+                    if self.parent.is_some() && !self.config.bridge {
+                        for s in self.slots.iter().filter(|s| s.pending()) {
+                            at(s.next_try_us());
+                        }
                     }
                 }
             }
         }
         for s in &self.slots {
-            at(s.expires);
-        }
-        if self.route.hops < NO_ROUTE {
-            if !self.config.bridge {
-                at(self.route.heard_at.saturating_add(ROUTE_TIMEOUT_US + 1));
-            }
-            if let (None, Some(l)) = (self.advert_due, self.last_advert) {
-                at(l.saturating_add(ADVERT_REFRESH_US));
-            }
+            at(s.expires_us());
         }
         t
     }
@@ -675,7 +848,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     fn next_random(&mut self) -> u64 {
-        // splitmix64
+        // splitmix64: 4 lines, no state beyond a u64; no crate needed for this.
         self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.rng;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -697,12 +870,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.next_random() % w.max(1)
     }
 
+    /// How long to wait for an ack (explicit after the hold, or the parent's own forward).
     fn ack_timeout_us(&mut self) -> u64 {
         let m = &self.config.modulation;
-        let base = 2 * m.time_on_air_us(MAX_FRAME_LEN)
+        let base = ACK_HOLD_US
+            + 3 * m.time_on_air_us(MAX_FRAME_LEN)
             + m.time_on_air_us(HEADER_LEN + MAX_ACKS * SHORT_ID_LEN)
             + u64::from(CW_MAX_SLOTS) * self.slot_us();
-        base + self.backoff_us(CW_MAX_SLOTS)
+        base + self.next_random() % (ACK_HOLD_US / 2).max(1)
     }
 
     fn duty_fits(&self, toa: u64) -> bool {
@@ -710,7 +885,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     fn holds(&self, id: &ItemId) -> bool {
-        self.slots.iter().any(|s| s.id == *id) || self.store.find(id).is_some()
+        let short = id.short();
+        self.slots.iter().any(|s| s.short() == short) || self.store.find(id).is_some()
     }
 
     fn seen(&self, short: ShortId) -> bool {
@@ -727,35 +903,67 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let _ = self.seen.push_back(short);
     }
 
-    fn queue_ack(&mut self, short: ShortId) {
+    fn queue_ack(&mut self, now: u64, short: ShortId) {
         if !self.acks.contains(&short) {
             // A full ack queue drops the ack: the sender retransmits and is acked then.
             let _ = self.acks.push(short);
         }
+        if self.ack_due.is_none() {
+            let j = self.jitter_us();
+            self.ack_due = Some(now + ACK_HOLD_US + j);
+        }
+        if self.acks.len() * 2 >= MAX_ACKS {
+            self.ack_due = Some(now);
+        }
+    }
+
+    /// Schedule an advert within the contention jitter, unless one went out recently.
+    fn advert_soon(&mut self, now: u64) {
+        if self.advert_due.is_none()
+            && self
+                .last_advert
+                .is_none_or(|t| now.saturating_sub(t) >= SOLICIT_HOLDOFF_US)
+        {
+            let j = self.jitter_us();
+            self.advert_due = Some(now + j);
+        }
+    }
+
+    /// Whether `sender` (with `their_hops`) is downhill of us: its ack or forward means an
+    /// item of ours is on its way.
+    fn is_parent_like(&self, sender: NodeAddr, their_hops: u8) -> bool {
+        Some(sender) == self.parent || their_hops < self.hops
     }
 
     /// Mark the item with `short` as taken over downstream: stop pushing it.
-    fn hand_over(&mut self, short: ShortId) {
-        let mut id = None;
+    fn hand_over(&mut self, short: ShortId, by: Option<NodeAddr>) {
+        let mut found = false;
         for s in self
             .slots
             .iter_mut()
-            .filter(|s| s.short == short && s.pending)
+            .filter(|s| s.short() == short && s.pending())
         {
-            s.pending = false;
-            id = Some(s.id);
+            s.state &= !PENDING;
+            found = true;
         }
-        if let Some(id) = id {
-            self.store.mark_handed_over(&id);
+        if found {
+            if let Some(id) = self.store.find_short(short).map(|(r, _)| r.id) {
+                self.store.mark_handed_over(&id);
+            }
+            if let Some(n) = by.and_then(|a| self.neighbours.iter_mut().find(|n| n.addr == a)) {
+                n.fails = 0;
+            }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn handle_item(
         &mut self,
         now: u64,
         sender: NodeAddr,
         their_hops: u8,
         hop_limit: u8,
+        for_me: bool,
         kind: ItemKind,
         bytes: &[u8],
     ) {
@@ -768,19 +976,31 @@ impl<S: Store, const N: usize> Engine<S, N> {
         };
         let id = item.id();
         let short = id.short();
-        let downhill = self.config.bridge || self.route.hops < their_hops;
+        // Downhill of the sender: we may take custody.
+        let downhill = self.config.bridge || self.hops < their_hops;
+        let take = for_me && downhill;
         if self.holds(&id) || self.seen(short) {
-            self.counters.duplicates += 1;
-            if downhill {
-                self.queue_ack(short);
-            } else if their_hops < self.route.hops {
+            if take {
+                self.counters.duplicates += 1;
+                // The sender did not hear our ack (or our forward): ack explicitly.
+                self.queue_ack(now, short);
+            } else if self.is_parent_like(sender, their_hops) {
                 // Overheard a node closer to a bridge carrying it: it is on its way.
-                self.hand_over(short);
+                self.hand_over(short, Some(sender));
             }
             return;
         }
-        let _ = sender;
-        if !downhill || (hop_limit == 0 && !self.config.bridge) {
+        if for_me && !take {
+            // Addressed by a node that believes we are closer to a bridge than it is: tell it
+            // our hop count (our advert's header) so it picks another parent.
+            self.advert_soon(now);
+        }
+        if !take || (hop_limit == 0 && !self.config.bridge) {
+            return;
+        }
+        if let Some(reason) = self.abuse_check(now, &item) {
+            self.counters.rejected_abuse += 1;
+            self.event(Event::Rejected { reason });
             return;
         }
         if item.verify(&self.config.profile).is_err() {
@@ -790,8 +1010,59 @@ impl<S: Store, const N: usize> Engine<S, N> {
             });
             return;
         }
-        if self.accept(now, &item, id, hop_limit.saturating_sub(1), true) {
-            self.queue_ack(short);
+        self.charge(now, &item);
+        if self.accept(now, &item, id, hop_limit.saturating_sub(1), true) && self.config.bridge {
+            self.queue_ack(now, short);
+        }
+    }
+
+    /// Member filter and per-signer quota: `Some` when the item must not be relayed.
+    fn abuse_check(&self, now: u64, item: &Item<'_>) -> Option<RejectReason> {
+        let key = signer_prefix(item);
+        if let Some(members) = self.members
+            && members.binary_search(&key).is_err()
+        {
+            return Some(RejectReason::NotMember);
+        }
+        let hour = u32::try_from(now / HOUR_US).unwrap_or(u32::MAX);
+        let quota = self.config.duty.budget_us() * SIGNER_QUOTA_PERMILLE / 1_000;
+        let used = self
+            .signers
+            .iter()
+            .find(|s| s.key == key && s.hour == hour)
+            .map_or(0, |s| u64::from(s.airtime_us));
+        (used + self.item_airtime(item) > quota).then_some(RejectReason::Quota)
+    }
+
+    fn item_airtime(&self, item: &Item<'_>) -> u64 {
+        self.config
+            .modulation
+            .time_on_air_us(HEADER_LEN + 3 + item.bytes().len())
+    }
+
+    /// Count the item's airtime against its signer.
+    fn charge(&mut self, now: u64, item: &Item<'_>) {
+        let key = signer_prefix(item);
+        let hour = u32::try_from(now / HOUR_US).unwrap_or(u32::MAX);
+        let cost = u32::try_from(self.item_airtime(item)).unwrap_or(u32::MAX);
+        if let Some(s) = self.signers.iter_mut().find(|s| s.key == key) {
+            if s.hour != hour {
+                s.hour = hour;
+                s.airtime_us = 0;
+            }
+            s.airtime_us = s.airtime_us.saturating_add(cost);
+            return;
+        }
+        let entry = SignerUse {
+            key,
+            hour,
+            airtime_us: cost,
+        };
+        if self.signers.push(entry).is_err() {
+            // Table full: reuse the entry of the stalest hour (an old hour's use is over).
+            if let Some(s) = self.signers.iter_mut().min_by_key(|s| s.hour) {
+                *s = entry;
+            }
         }
     }
 
@@ -813,26 +1084,20 @@ impl<S: Store, const N: usize> Engine<S, N> {
             hop_limit,
             handed_over: self.config.bridge,
         };
-        if !self.make_room(now, priority) {
-            self.counters.overflows += 1;
-            self.event(Event::Overflow { id, evicted: false });
-            return false;
-        }
-        if self.store.insert(&record, item.bytes()).is_err() {
+        if !self.make_room(now, priority) || self.store.insert(&record, item.bytes()).is_err() {
             self.counters.overflows += 1;
             self.event(Event::Overflow { id, evicted: false });
             return false;
         }
         let slot = Slot {
-            id,
-            short: id.short(),
+            short: id.short().0.to_le_bytes(),
+            expires: ticks(record.expires),
+            next_try: ticks(now),
             priority,
-            expires: record.expires,
             hop_limit,
-            pending: !self.config.bridge,
-            next_try: now,
             tries: 0,
-            uplinked: self.uplink,
+            state: if self.config.bridge { 0 } else { PENDING }
+                | if self.uplink { UPLINKED } else { 0 },
         };
         if self.slots.push(slot).is_err() {
             // make_room keeps slots and store in step; this is unreachable in practice.
@@ -870,22 +1135,29 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
             best
         };
-        let victim = pick(&|s: &Slot| !s.pending, &self.slots)
-            .or_else(|| pick(&|s: &Slot| s.pending && s.priority < incoming, &self.slots));
+        let victim = pick(&|s: &Slot| !s.pending(), &self.slots).or_else(|| {
+            pick(
+                &|s: &Slot| s.pending() && s.priority < incoming,
+                &self.slots,
+            )
+        });
         let Some(v) = victim.and_then(|i| self.slots.get(i).copied()) else {
             return false;
         };
-        self.store.remove(&v.id);
-        self.slots.retain(|s| s.id != v.id);
-        self.remember(v.short);
-        if v.pending {
-            self.counters.overflows += 1;
-            self.event(Event::Overflow {
-                id: v.id,
-                evicted: true,
-            });
-        } else {
-            self.event(Event::Released { id: v.id });
+        let short = v.short();
+        let id = self.store.find_short(short).map(|(r, _)| r.id);
+        if let Some(id) = id {
+            self.store.remove(&id);
+        }
+        self.slots.retain(|s| s.short() != short);
+        self.remember(short);
+        if let Some(id) = id {
+            if v.pending() {
+                self.counters.overflows += 1;
+                self.event(Event::Overflow { id, evicted: true });
+            } else {
+                self.event(Event::Released { id });
+            }
         }
         true
     }
@@ -893,73 +1165,130 @@ impl<S: Store, const N: usize> Engine<S, N> {
     fn expire(&mut self, now: u64) {
         let mut i = 0;
         while let Some(s) = self.slots.get(i).copied() {
-            if s.expires <= now {
-                self.store.remove(&s.id);
+            if s.expires_us() <= now {
+                if let Some(id) = self.store.find_short(s.short()).map(|(r, _)| r.id) {
+                    self.store.remove(&id);
+                    self.event(Event::Expired { id });
+                }
                 self.slots.swap_remove(i);
-                self.event(Event::Expired { id: s.id });
             } else {
                 i += 1;
             }
         }
     }
 
-    /// Learn from any frame's header: the sender's hop count to a bridge.
-    fn hear(&mut self, now: u64, sender: NodeAddr, their_hops: u8) {
+    /// Learn from any frame's header: the sender's hop count and link quality.
+    fn hear(&mut self, now: u64, sender: NodeAddr, their_hops: u8, snr: i8, advert: bool) {
         if their_hops >= NO_ROUTE {
             // A solicitation (or a node without route): answer if we can help.
-            if self.route.hops < NO_ROUTE
-                && self.advert_due.is_none()
-                && self
-                    .last_advert
-                    .is_none_or(|t| now.saturating_sub(t) >= SOLICIT_HOLDOFF_US)
-            {
-                let j = self.jitter_us();
-                self.advert_due = Some(now + j);
+            if self.hops < NO_ROUTE {
+                self.advert_soon(now);
             }
-            if self.route.parent == Some(sender) {
-                self.set_route(now, NO_ROUTE, None);
+        } else if self.advert_due.is_some()
+            && their_hops <= self.hops
+            && self.hops < NO_ROUTE
+            && self.last_advert.is_some()
+        {
+            // Someone at least as close already answered: suppress our answer.
+            self.advert_due = None;
+        }
+        // Update the neighbour table.
+        let hops = their_hops.min(NO_ROUTE);
+        match self.neighbours.iter_mut().find(|n| n.addr == sender) {
+            Some(n) => {
+                n.hops = hops;
+                n.snr = snr;
+                if advert {
+                    // It (re)started or changed: give it another chance.
+                    n.fails = 0;
+                }
             }
-            return;
-        }
-        if self.config.bridge {
-            return;
-        }
-        let cand = their_hops + 1;
-        if self.route.parent == Some(sender) {
-            self.route.heard_at = now;
-            if cand != self.route.hops {
-                self.set_route(now, cand.min(NO_ROUTE), Some(sender));
-            }
-        } else if cand < self.route.hops {
-            self.set_route(now, cand, Some(sender));
-        }
-    }
-
-    fn set_route(&mut self, now: u64, hops: u8, parent: Option<NodeAddr>) {
-        let had = self.route.hops < NO_ROUTE;
-        self.route = Route {
-            hops,
-            parent: if hops < NO_ROUTE { parent } else { None },
-            heard_at: now,
-        };
-        let j = self.jitter_us();
-        if hops < NO_ROUTE {
-            self.advert_due = Some(self.advert_due.map_or(now + j, |d| d.min(now + j)));
-            if !had {
-                for s in self.slots.iter_mut().filter(|s| s.pending) {
-                    s.next_try = now;
-                    s.tries = 0;
+            None => {
+                let entry = Neighbour {
+                    addr: sender,
+                    hops,
+                    snr,
+                    fails: 0,
+                    child: false,
+                };
+                if self.neighbours.push(entry).is_err() {
+                    // Replace the worst entry if the newcomer is better.
+                    let worst = self
+                        .neighbours
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| Some(n.addr) != self.parent)
+                        .max_by_key(|(_, n)| n.cost())
+                        .map(|(i, n)| (i, n.cost()));
+                    if let Some((i, c)) = worst
+                        && entry.cost() < c
+                        && let Some(slot) = self.neighbours.get_mut(i)
+                    {
+                        *slot = entry;
+                    }
                 }
             }
         }
-        self.event(Event::Route {
-            hops: (hops < NO_ROUTE).then_some(hops),
-        });
+        if Some(sender) == self.parent && advert {
+            // The parent is back (or moved): retry parked items now.
+            let t = ticks(now);
+            for s in self.slots.iter_mut().filter(|s| s.pending()) {
+                s.next_try = s.next_try.min(t);
+                s.tries = 0;
+            }
+        }
+        self.choose_parent(now);
+    }
+
+    /// Pick the cheapest neighbour as parent; set our hop count from it.
+    fn choose_parent(&mut self, now: u64) {
+        if self.config.bridge {
+            return;
+        }
+        let best = self
+            .neighbours
+            .iter()
+            .filter(|n| n.hops < NO_ROUTE && !n.child)
+            .min_by_key(|n| (n.cost(), n.addr))
+            .copied();
+        let (hops, parent) = match best {
+            Some(n) => ((n.hops + 1).min(NO_ROUTE), Some(n.addr)),
+            None => (NO_ROUTE, None),
+        };
+        let had_route = self.parent.is_some();
+        let changed_parent = parent != self.parent;
+        self.parent = parent;
+        if changed_parent && parent.is_some() {
+            let t = ticks(now);
+            for s in self.slots.iter_mut().filter(|s| s.pending()) {
+                s.tries = 0;
+                if !had_route {
+                    s.next_try = s.next_try.min(t);
+                }
+            }
+        }
+        if hops != self.hops {
+            self.hops = hops;
+            if hops < NO_ROUTE {
+                self.solicit = None;
+                // Late enough that a data frame (whose header carries the hop count) often
+                // goes first and makes the advert unnecessary.
+                let j = self.next_random() % ADVERT_DELAY_US;
+                self.advert_due = Some(self.advert_due.map_or(now + j, |d| d.min(now + j)));
+            } else {
+                self.advert_due = None;
+                let j = self.jitter_us();
+                self.solicit = Some((now + j, SOLICIT_RETRY_US));
+            }
+            self.event(Event::Route {
+                hops: (hops < NO_ROUTE).then_some(hops),
+            });
+        }
     }
 
     /// What could go out now, highest priority first.
     fn due(&self, now: u64) -> Option<Due> {
-        if !self.acks.is_empty() {
+        if !self.acks.is_empty() && self.ack_due.is_some_and(|t| t <= now) {
             return Some(Due::Acks);
         }
         if self.duty_wait.is_some_and(|t| t > now) {
@@ -968,9 +1297,15 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.advert_due.is_some_and(|t| t <= now) {
             return Some(Due::Advert);
         }
-        if self.route.hops < NO_ROUTE
+        if self.solicit.is_some_and(|(t, _)| t <= now) {
+            return Some(Due::Advert);
+        }
+        if self.parent.is_some()
             && !self.config.bridge
-            && self.slots.iter().any(|s| s.pending && s.next_try <= now)
+            && self
+                .slots
+                .iter()
+                .any(|s| s.pending() && s.next_try_us() <= now)
         {
             return Some(Due::Items);
         }
@@ -979,7 +1314,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     fn header(&self, hop_limit: u8) -> Header {
         Header {
-            flags: Flags::from_bits(self.route.hops.min(NO_ROUTE)).unwrap_or(Flags::EMPTY),
+            flags: Flags::from_bits(self.hops.min(NO_ROUTE)).unwrap_or(Flags::EMPTY),
             hop_limit: hop_limit.min(NO_ROUTE),
             sender: self.config.addr,
         }
@@ -1023,28 +1358,43 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     .map(|len| (len, Priority::Control, Vec::new()))
             }
             Due::Items => {
+                let parent = self.parent?;
                 let order = self.item_order(now);
                 let first = order.first().and_then(|&i| self.slots.get(i))?;
-                let hop_limit = order
-                    .iter()
-                    .filter_map(|&i| self.slots.get(i))
-                    .map(|s| s.hop_limit)
-                    .min()
-                    .unwrap_or(first.hop_limit);
                 let priority = first.priority;
-                let header = self.header(hop_limit);
-                let mut b = FrameBuilder::new(buf, header).ok()?;
+                // Entries first (into the frame's body after the next-hop address), then the
+                // header, which needs the smallest hop limit of what was packed.
+                let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
+                let (addr, entries) = body.split_at_mut_checked(2)?;
+                addr.copy_from_slice(&parent.0.to_le_bytes());
+                let mut b = EntriesBuilder::new(entries);
                 let mut packed: Vec<usize, N> = Vec::new();
+                let mut hop_limit = NO_ROUTE;
                 for &i in &order {
                     let Some(s) = self.slots.get(i) else { continue };
-                    let Some((r, bytes)) = self.store.find(&s.id) else {
+                    let Some((r, bytes)) = self.store.find_short(s.short()) else {
                         continue;
                     };
                     if b.try_push(r.kind, bytes) {
+                        hop_limit = hop_limit.min(s.hop_limit);
                         let _ = packed.push(i);
                     }
                 }
-                b.finish().map(|len| (len, priority, packed))
+                let entries_len = b.finish()?.as_bytes().len();
+                let len = HEADER_LEN + 2 + entries_len;
+                // Emit the header over the first bytes (the body is already in place).
+                let mut head = [0u8; MAX_FRAME_LEN];
+                let hl = FrameRepr {
+                    header: self.header(hop_limit),
+                    body: Body::Other {
+                        kind: FORWARD,
+                        bytes: &[],
+                    },
+                }
+                .emit(&mut head)
+                .ok()?;
+                buf.get_mut(..hl)?.copy_from_slice(head.get(..hl)?);
+                Some((len, priority, packed))
             }
         }
     }
@@ -1053,7 +1403,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     fn item_order(&self, now: u64) -> Vec<usize, N> {
         let mut v: Vec<usize, N> = Vec::new();
         for (i, s) in self.slots.iter().enumerate() {
-            if s.pending && s.next_try <= now {
+            if s.pending() && s.next_try_us() <= now {
                 let _ = v.push(i);
             }
         }
@@ -1067,34 +1417,74 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     /// Bookkeeping once a built frame is committed to the air.
-    fn commit(&mut self, now: u64, due: Due, sent: Vec<usize, N>) {
+    fn commit(&mut self, now: u64, due: Due, len: usize, sent: Vec<usize, N>) {
         match due {
             Due::Acks => {
                 self.acks.clear();
+                self.ack_due = None;
                 self.counters.ack_tx += 1;
+                self.counters.control_bytes += len as u64;
             }
             Due::Advert => {
                 self.advert_due = None;
                 self.last_advert = Some(now);
+                if let Some((_, wait)) = self.solicit {
+                    let next = (wait * 2).min(SOLICIT_MAX_US);
+                    self.solicit = (self.hops >= NO_ROUTE).then_some((now + wait, next));
+                }
                 self.counters.advert_tx += 1;
+                self.counters.control_bytes += len as u64;
             }
             Due::Items => {
+                // Our header carries our hop count: no separate advert needed.
+                if self.last_advert.is_some() || !self.config.bridge {
+                    self.advert_due = None;
+                }
+                let mut blame = false;
                 for i in sent {
                     let timeout = self.ack_timeout_us();
                     if let Some(s) = self.slots.get_mut(i) {
+                        if s.tries > 0 {
+                            self.counters.item_retries += 1;
+                        }
                         s.tries = s.tries.saturating_add(1);
                         self.counters.item_tx += 1;
                         if s.tries >= MAX_TRIES {
                             s.tries = 0;
-                            s.next_try = now + PARK_US;
+                            s.next_try = ticks(now + PARK_US + timeout);
+                            blame = true;
                         } else {
-                            s.next_try = now + (timeout << (s.tries - 1));
+                            s.next_try = ticks(now + (timeout << (s.tries - 1)));
                         }
                     }
+                }
+                if blame {
+                    self.counters.parent_failures += 1;
+                    let parent = self.parent;
+                    if let Some(n) = self.neighbours.iter_mut().find(|n| Some(n.addr) == parent) {
+                        n.fails = n.fails.saturating_add(1);
+                    }
+                    self.choose_parent(now);
                 }
             }
         }
     }
+}
+
+/// The 64-bit prefix of an item's signer key (first 8 bytes, little-endian) that the member
+/// filter and the per-signer quota use; a DUBP document counts for its first issuer.
+pub fn signer_prefix(item: &Item<'_>) -> u64 {
+    let key: Option<&[u8; 32]> = match item {
+        Item::Extrinsic(x) => Some(x.signer()),
+        Item::Dubp(d) => d.issuers().next(),
+    };
+    let mut b = [0u8; 8];
+    if let Some(k) = key {
+        for (d, s) in b.iter_mut().zip(k.iter()) {
+            *d = *s;
+        }
+    }
+    u64::from_le_bytes(b)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1102,4 +1492,14 @@ enum Due {
     Acks,
     Advert,
     Items,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_entry_is_20_bytes() {
+        assert_eq!(core::mem::size_of::<Slot>(), 20);
+    }
 }

@@ -3,7 +3,7 @@
 
 use heapless::Vec;
 
-use crate::item::{ItemId, ItemKind};
+use crate::item::{ItemId, ItemKind, ShortId};
 
 use super::Priority;
 
@@ -63,6 +63,13 @@ pub trait Store {
         (0..self.len())
             .filter_map(|i| self.at(i))
             .find(|(r, _)| r.id == *id)
+    }
+    /// The item whose content id starts with `short` (the engine's RAM index keeps only
+    /// short ids; a flash store should answer this from its own index).
+    fn find_short(&self, short: ShortId) -> Option<(Record, &[u8])> {
+        (0..self.len())
+            .filter_map(|i| self.at(i))
+            .find(|(r, _)| r.id.short() == short)
     }
 }
 
