@@ -8,4 +8,5 @@
 #![forbid(unsafe_code)]
 
 pub mod sim;
+pub mod store;
 pub mod wallet;
