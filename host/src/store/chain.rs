@@ -87,8 +87,7 @@ pub struct SnapshotCounts {
     pub spent_sources: u64,
 }
 
-const PROFILE_COLUMNS: &str =
-    "name, kind, genesis_hash, spec_version, tx_version, ss58_prefix, currency, blockstamp, taken_at, imported_at";
+const PROFILE_COLUMNS: &str = "name, kind, genesis_hash, spec_version, tx_version, ss58_prefix, currency, blockstamp, taken_at, imported_at";
 
 fn profile_row(r: &Row<'_>) -> rusqlite::Result<Result<ProfileRow, StoreError>> {
     let kind: String = r.get(1)?;
@@ -109,7 +108,10 @@ fn profile_row(r: &Row<'_>) -> rusqlite::Result<Result<ProfileRow, StoreError>> 
             }
             _ => Err(StoreError::Corrupt("chain_profiles (v2s)")),
         },
-        "v1" => match (r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?) {
+        "v1" => match (
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+        ) {
             (Some(currency), Some(blockstamp)) => Ok(ProfileKind::V1 {
                 currency,
                 blockstamp,

@@ -74,9 +74,7 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
-    #[error(
-        "no data directory: set $XDG_DATA_HOME or $HOME, or pass --data DIR"
-    )]
+    #[error("no data directory: set $XDG_DATA_HOME or $HOME, or pass --data DIR")]
     NoDataDir,
     #[error("store {path}: {source}")]
     Sqlite {
@@ -102,7 +100,9 @@ pub enum StoreError {
     InvalidItem(String),
     #[error("v1 source {0} was spent by another item meanwhile: run the command again")]
     SourceSpent(String),
-    #[error("peer name {0:?} is already pinned to another key: unpin it first if the device really changed")]
+    #[error(
+        "peer name {0:?} is already pinned to another key: unpin it first if the device really changed"
+    )]
     PinConflict(String),
 }
 
@@ -275,7 +275,11 @@ impl Store {
     /// The data directory: `$XDG_DATA_HOME/toile`, else `$HOME/.local/share/toile`.
     /// (Two environment variables: not worth a crate.)
     pub fn default_dir() -> Result<PathBuf, StoreError> {
-        let nonempty = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let nonempty = |k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         nonempty("XDG_DATA_HOME")
             .or_else(|| nonempty("HOME").map(|h| h.join(".local/share")))
             .map(|d| d.join("toile"))
@@ -319,9 +323,12 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
         let migrate = if version == SCHEMA_VERSION {
             migrations().to_latest(&mut conn)
         } else {

@@ -22,12 +22,16 @@ impl Store {
     /// The bridge's own Noise static key, if one was stored.
     pub fn own_static_key(&self) -> Result<Option<StaticKey>, StoreError> {
         self.conn
-            .query_row("SELECT secret, public FROM own_key WHERE one = 1", [], |r| {
-                Ok(StaticKey {
-                    secret: Zeroizing::new(r.get(0)?),
-                    public: r.get(1)?,
-                })
-            })
+            .query_row(
+                "SELECT secret, public FROM own_key WHERE one = 1",
+                [],
+                |r| {
+                    Ok(StaticKey {
+                        secret: Zeroizing::new(r.get(0)?),
+                        public: r.get(1)?,
+                    })
+                },
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
@@ -45,8 +49,7 @@ impl Store {
                 params![&key.secret[..], &key.public[..], now.0],
             )
             .map_err(|e| self.err(e))?;
-        self.own_static_key()?
-            .ok_or(StoreError::Corrupt("own_key"))
+        self.own_static_key()?.ok_or(StoreError::Corrupt("own_key"))
     }
 
     /// Pin `public` under `name`. Pinning the same key again is a no-op; a different key under
