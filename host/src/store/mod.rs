@@ -572,6 +572,3 @@ impl Store {
             .map_err(|source| StoreError::Sqlite { path, source })
     }
 }
-
-#[cfg(test)]
-mod tests;
