@@ -79,7 +79,13 @@ fn store_crash_child() {
                 used = nonce;
                 Ok::<_, StoreError>(NewOutbox {
                     kind: ItemKind::Extrinsic,
-                    bytes: build_signed(&Call::AddCert { receiver: b }, &signer, nonce, 0, &profile()),
+                    bytes: build_signed(
+                        &Call::AddCert { receiver: b },
+                        &signer,
+                        nonce,
+                        0,
+                        &profile(),
+                    ),
                     chain: "g1".into(),
                     account: signer.public(),
                     nonce: Some(nonce),
@@ -107,7 +113,12 @@ fn store_kill9_loses_nothing_committed() {
     let mut reported_nonces = Vec::new();
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
-            .args(["--exact", "store_crash_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "store_crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(DIR_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -134,7 +145,10 @@ fn store_kill9_loses_nothing_committed() {
             if seen >= want {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "child stalled (seed {seed})");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "child stalled (seed {seed})"
+            );
         }
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL
@@ -158,14 +172,24 @@ fn store_kill9_loses_nothing_committed() {
         // Batches are all-or-nothing.
         let max_b = reported_items.iter().max().copied().unwrap_or(0) + 2;
         for b in 0..=max_b {
-            let n = ids(&batch(b)).iter().filter(|id| present.contains(id)).count();
-            assert!(n == 0 || n == BATCH as usize, "batch {b} half written ({n}): {ctx}");
+            let n = ids(&batch(b))
+                .iter()
+                .filter(|id| present.contains(id))
+                .count();
+            assert!(
+                n == 0 || n == BATCH as usize,
+                "batch {b} half written ({n}): {ctx}"
+            );
         }
         // Every reported nonce is queued; nonces are 0..n without gap or repeat, and each
         // outbox entry's item exists.
         let outbox = store.outbox(None).unwrap();
         let nonces: Vec<u32> = outbox.iter().map(|e| e.nonce.unwrap()).collect();
-        assert_eq!(nonces, (0..nonces.len() as u32).collect::<Vec<_>>(), "{ctx}");
+        assert_eq!(
+            nonces,
+            (0..nonces.len() as u32).collect::<Vec<_>>(),
+            "{ctx}"
+        );
         for n in &reported_nonces {
             assert!(nonces.contains(n), "queued nonce {n} lost: {ctx}");
         }

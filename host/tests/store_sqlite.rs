@@ -85,7 +85,11 @@ fn store_upgrade_from_v1_keeps_data() {
         let mut v1 = Store::open_at_version(&path, 1).unwrap();
         assert_eq!(v1.schema_version().unwrap(), 1);
         let r = v1
-            .insert_items(items.iter().map(|b| (ItemKind::Extrinsic, &b[..])), "node:a", T0)
+            .insert_items(
+                items.iter().map(|b| (ItemKind::Extrinsic, &b[..])),
+                "node:a",
+                T0,
+            )
             .unwrap();
         assert_eq!(r.inserted, 3);
         v1.pin_peer("board", &[9; 32], T0).unwrap();
@@ -112,7 +116,14 @@ fn store_newer_schema_is_refused_untouched() {
     }
     let err = Store::open(&path).unwrap_err();
     assert!(
-        matches!(err, StoreError::TooNew { found: 99, known: 2, .. }),
+        matches!(
+            err,
+            StoreError::TooNew {
+                found: 99,
+                known: 2,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("upgrade toile"), "{err}");
@@ -134,12 +145,18 @@ fn store_inserts_are_idempotent_and_check_items() {
     let garbage = [0xffu8; 10];
     let second = s
         .insert_items(
-            all().chain([(ItemKind::Extrinsic, &garbage[..]), (ItemKind::Unknown(9), &garbage[..])]),
+            all().chain([
+                (ItemKind::Extrinsic, &garbage[..]),
+                (ItemKind::Unknown(9), &garbage[..]),
+            ]),
             "node:b",
             Timestamp(T0.0 + 1),
         )
         .unwrap();
-    assert_eq!((second.inserted, second.already, second.invalid), (20, 30, 2));
+    assert_eq!(
+        (second.inserted, second.already, second.invalid),
+        (20, 30, 2)
+    );
     let ids = s.item_ids().unwrap();
     assert_eq!(ids.len(), 50);
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids sorted, distinct");
@@ -163,7 +180,13 @@ fn store_outbox_life_cycle_and_receipts() {
                 let nonce = q.next_nonce("g1", &signer.public())?;
                 Ok::<_, StoreError>(NewOutbox {
                     kind: ItemKind::Extrinsic,
-                    bytes: build_signed(&Call::AddCert { receiver: 42 }, &signer, nonce, 0, &profile()),
+                    bytes: build_signed(
+                        &Call::AddCert { receiver: 42 },
+                        &signer,
+                        nonce,
+                        0,
+                        &profile(),
+                    ),
                     chain: "g1".into(),
                     account: signer.public(),
                     nonce: Some(nonce),
@@ -176,7 +199,11 @@ fn store_outbox_life_cycle_and_receipts() {
         queued.push(q.item_id);
     }
     let nonces: Vec<_> = s.outbox(None).unwrap().iter().map(|e| e.nonce).collect();
-    assert_eq!(nonces, [Some(4), Some(5), Some(6)], "snapshot nonce, then +1");
+    assert_eq!(
+        nonces,
+        [Some(4), Some(5), Some(6)],
+        "snapshot nonce, then +1"
+    );
     // A later snapshot with a higher on-chain nonce wins over the local count.
     s.put_snapshot(&v2s_snapshot(signer.public(), 10)).unwrap();
     let q = s
@@ -198,7 +225,8 @@ fn store_outbox_life_cycle_and_receipts() {
 
     assert_eq!(s.mark_pushed(&queued[..2], Timestamp(T0.0 + 5)).unwrap(), 2);
     assert_eq!(s.mark_pushed(&queued[..2], Timestamp(T0.0 + 6)).unwrap(), 0);
-    s.record_outcome(&queued[0], &Outcome::OnChain, "chain", T0).unwrap();
+    s.record_outcome(&queued[0], &Outcome::OnChain, "chain", T0)
+        .unwrap();
     s.record_outcome(&queued[1], &Outcome::Refused("Stale".into()), "node:a", T0)
         .unwrap();
     // A late duplicate outcome does not move a final state.
@@ -214,7 +242,12 @@ fn store_outbox_life_cycle_and_receipts() {
             OutboxState::Queued
         ]
     );
-    assert_eq!(s.outbox(Some(OutboxState::Refused)).unwrap()[0].detail.as_deref(), Some("Stale"));
+    assert_eq!(
+        s.outbox(Some(OutboxState::Refused)).unwrap()[0]
+            .detail
+            .as_deref(),
+        Some("Stale")
+    );
     let counts = s.outbox_counts().unwrap();
     assert_eq!(counts.iter().map(|c| c.1).sum::<u64>(), 4);
     // A failing build leaves nothing behind.
@@ -251,7 +284,8 @@ fn store_reimport_keeps_spent_sources_spent() {
         identities: vec![],
         sources,
     };
-    s.put_snapshot(&snap(vec![src("A", 100), src("B", 300)])).unwrap();
+    s.put_snapshot(&snap(vec![src("A", 100), src("B", 300)]))
+        .unwrap();
     s.queue(T0, |q| {
         let mut spends = q.unspent_sources("cur", &[1; 32])?;
         assert_eq!(spends[0].amount, 300, "largest first");
@@ -269,7 +303,8 @@ fn store_reimport_keeps_spent_sources_spent() {
     })
     .unwrap();
     // Re-import of the same (stale) snapshot: B stays spent; a new source C appears.
-    s.put_snapshot(&snap(vec![src("A", 100), src("B", 300), src("C", 50)])).unwrap();
+    s.put_snapshot(&snap(vec![src("A", 100), src("B", 300), src("C", 50)]))
+        .unwrap();
     let c = s.snapshot_counts("cur").unwrap();
     assert_eq!((c.unspent_sources, c.spent_sources), (2, 1));
     // Spending a source twice is refused and rolls back.
@@ -303,7 +338,11 @@ fn store_pins_own_key_and_sync_log() {
         secret: zeroize::Zeroizing::new([7; 32]),
         public: [8; 32],
     };
-    assert_eq!(s.init_own_static_key(&other, T0).unwrap().public, [6; 32], "first key wins");
+    assert_eq!(
+        s.init_own_static_key(&other, T0).unwrap().public,
+        [6; 32],
+        "first key wins"
+    );
     s.pin_peer("node-a", &[1; 32], T0).unwrap();
     s.pin_peer("node-a", &[1; 32], T0).unwrap();
     assert!(matches!(

@@ -15,7 +15,7 @@ pub struct PayArgs {
     #[arg(long)]
     to: String,
     /// Amount in Ğ1 with at most two decimals, e.g. 12.50.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     amount: Amount,
     /// Comment (v1 transactions only).
     #[arg(long)]

@@ -98,6 +98,8 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("refusing to store an item that does not parse: {0} (a bug in the caller)")]
     InvalidItem(String),
+    #[error("this exact item is already in the outbox (#{0}): `toile status` shows it")]
+    AlreadyQueued(i64),
     #[error("v1 source {0} was spent by another item meanwhile: run the command again")]
     SourceSpent(String),
     #[error(

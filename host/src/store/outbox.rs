@@ -202,8 +202,21 @@ impl Store {
         let id = Item::parse(new.kind, &new.bytes)
             .map_err(|e| StoreError::InvalidItem(e.to_string()))?
             .id();
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT seq FROM outbox WHERE item_id = ?1",
+                [&id.0[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        if let Some(seq) = existing {
+            return Err(StoreError::AlreadyQueued(seq).into());
+        }
+        // The item may already be known from the mesh: then it is only added to the outbox.
         tx.execute(
-            "INSERT INTO items (id, kind, bytes, origin, first_seen) VALUES (?1, ?2, ?3, 'local', ?4)",
+            "INSERT OR IGNORE INTO items (id, kind, bytes, origin, first_seen)
+             VALUES (?1, ?2, ?3, 'local', ?4)",
             params![&id.0[..], new.kind.to_u8(), new.bytes, now.0],
         )
         .map_err(sql)?;
