@@ -41,14 +41,22 @@ fn main() {
 
     let t = Instant::now();
     let r = store
-        .insert_items(batch.iter().map(|b| (ItemKind::Extrinsic, &b[..])), "bench", now)
+        .insert_items(
+            batch.iter().map(|b| (ItemKind::Extrinsic, &b[..])),
+            "bench",
+            now,
+        )
         .expect("insert");
     let batch_s = t.elapsed().as_secs_f64();
     assert_eq!(r.inserted, n as usize);
 
     let t = Instant::now();
     let r = store
-        .insert_items(batch.iter().map(|b| (ItemKind::Extrinsic, &b[..])), "bench", now)
+        .insert_items(
+            batch.iter().map(|b| (ItemKind::Extrinsic, &b[..])),
+            "bench",
+            now,
+        )
         .expect("insert again");
     let again_s = t.elapsed().as_secs_f64();
     assert_eq!(r.already, n as usize);

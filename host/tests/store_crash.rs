@@ -128,7 +128,7 @@ fn store_kill9_loses_nothing_committed() {
         let want = rng.gen_range(1..40);
         let delay = Duration::from_micros(rng.gen_range(0..5_000));
         let mut seen = 0;
-        let mut parse = |line: &str, items: &mut Vec<u32>, nonces: &mut Vec<u32>| {
+        let parse = |line: &str, items: &mut Vec<u32>, nonces: &mut Vec<u32>| {
             let f: Vec<&str> = line.split(' ').collect();
             match f.as_slice() {
                 ["items", b] => items.push(b.parse().unwrap()),

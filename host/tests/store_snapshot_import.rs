@@ -42,7 +42,10 @@ fn store_snapshot_import_accepts_both_kinds() {
     let rows = chain::import(&mut s, &write(dir.path(), &v2s()), NOW).unwrap();
     assert_eq!(rows.profile.name, "g1");
     assert_eq!(rows.accounts[0].balance, Some(200));
-    assert_eq!(rows.identities[0].account, rows.accounts[0].account, "same key, two spellings");
+    assert_eq!(
+        rows.identities[0].account, rows.accounts[0].account,
+        "same key, two spellings"
+    );
     let rows = chain::import(&mut s, &write(dir.path(), &v1()), Timestamp(2)).unwrap();
     assert_eq!(rows.profile.name, "toile-test");
     assert!(matches!(rows.profile.kind, ProfileKind::V1 { .. }));
@@ -62,16 +65,29 @@ fn store_snapshot_import_refuses_mistakes_naming_the_field() {
     let cases = [
         (with(v2s(), "/format", json!(2)), "format 2"),
         (with(v2s(), "/genesis_hash", json!("0x12")), "genesis_hash"),
-        (with(v2s(), "/accounts/0/address", json!("g1xyz")), "accounts[0].address"),
-        (with(v2s(), "/accounts/0/balance", json!("1.234")), "accounts[0].balance"),
         (
-            with(v2s(), "/identities/0/address", json!("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY")),
+            with(v2s(), "/accounts/0/address", json!("g1xyz")),
+            "accounts[0].address",
+        ),
+        (
+            with(v2s(), "/accounts/0/balance", json!("1.234")),
+            "accounts[0].balance",
+        ),
+        (
+            with(
+                v2s(),
+                "/identities/0/address",
+                json!("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"),
+            ),
             "identities[0].address",
         ),
         (with(v1(), "/blockstamp", json!("3-abc")), "blockstamp"),
         (with(v1(), "/sources/0/type", json!("X")), "sources[0].type"),
         (with(v1(), "/sources/0/base", json!(12)), "sources[0].base"),
-        (with(v1(), "/sources/0/identifier", json!("nothex")), "sources[0].identifier"),
+        (
+            with(v1(), "/sources/0/identifier", json!("nothex")),
+            "sources[0].identifier",
+        ),
     ];
     for (v, want) in cases {
         let err = refused(d, v);

@@ -101,7 +101,8 @@ mod tests {
             assert_eq!(canonical.parse::<Amount>(), Ok(a), "round trip {text}");
         }
         type E = AmountError;
-        let bad: [(&str, fn(String) -> E); 14] = [
+        type Case = (&'static str, fn(String) -> E);
+        let bad: [Case; 14] = [
             ("12.505", E::TooPrecise),
             ("0.001", E::TooPrecise),
             ("-1", E::Sign),
