@@ -42,9 +42,7 @@ fn v2s_snapshot(account: [u8; 32], nonce: u32) -> SnapshotRows {
         profile: ProfileRow {
             name: "g1".into(),
             kind: ProfileKind::V2s {
-                genesis_hash: [7; 32],
-                spec_version: 1100,
-                tx_version: 1,
+                chain: profile(),
                 ss58_prefix: 4450,
             },
             taken_at: None,

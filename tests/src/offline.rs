@@ -74,10 +74,20 @@ impl Bridge {
 
     /// `toile pay` from the payer's credentials, `--json`.
     pub fn pay(&self, extra: &[&str]) -> Value {
-        let mut args = vec!["pay", "--salt", PAYER_SALT, "--password-stdin", "--json"];
-        args.extend_from_slice(extra);
-        self.json(&args, &format!("{PAYER_PASSWORD}\n"))
+        self.json(&payer_args("pay", extra), &format!("{PAYER_PASSWORD}\n"))
     }
+
+    /// `toile pay` from the payer's credentials, expected to fail; returns stderr.
+    pub fn pay_fails(&self, extra: &[&str]) -> String {
+        self.fails(&payer_args("pay", extra), &format!("{PAYER_PASSWORD}\n"))
+    }
+}
+
+/// `COMMAND --salt PAYER --password-stdin --json EXTRA…`.
+fn payer_args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![command, "--salt", PAYER_SALT, "--password-stdin", "--json"];
+    args.extend_from_slice(extra);
+    args
 }
 
 /// Run the `toile` binary.

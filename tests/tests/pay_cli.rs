@@ -6,8 +6,7 @@ use toile_proto::item::dubp::{Body, Condition, Document, Source};
 use toile_proto::item::v2s::{Call, ChainProfile};
 use toile_proto::item::{Item, ItemKind};
 use toile_tests::offline::{
-    Bridge, PAYER_PASSWORD, PAYER_SALT, base58, blockstamp, duniterpy_accepts, g1_address,
-    payer_public, seed_key,
+    Bridge, base58, blockstamp, duniterpy_accepts, g1_address, payer_public, seed_key,
 };
 
 const GENESIS: [u8; 32] = [0xAB; 32];
@@ -190,19 +189,7 @@ fn pay_v1_spends_known_sources_once_with_change() {
     );
 
     // Nothing is left.
-    let err = b.fails(
-        &[
-            "pay",
-            "--salt",
-            PAYER_SALT,
-            "--password-stdin",
-            "--to",
-            &base58(&dest),
-            "--amount",
-            "0.01",
-        ],
-        &format!("{PAYER_PASSWORD}\n"),
-    );
+    let err = b.pay_fails(&["--to", &base58(&dest), "--amount", "0.01"]);
     assert!(err.contains("toile chain import"), "{err}");
 
     // An independent implementation agrees on the texts and signatures.
@@ -214,22 +201,7 @@ fn pay_v1_spends_known_sources_once_with_change() {
 #[test]
 fn pay_errors_say_what_to_do() {
     let b = Bridge::new();
-    let stdin = format!("{PAYER_PASSWORD}\n");
-    let pay = |to: &str, amount: &str| {
-        b.fails(
-            &[
-                "pay",
-                "--salt",
-                PAYER_SALT,
-                "--password-stdin",
-                "--to",
-                to,
-                "--amount",
-                amount,
-            ],
-            &stdin,
-        )
-    };
+    let pay = |to: &str, amount: &str| b.pay_fails(&["--to", to, "--amount", amount]);
     let dest = g1_address(&seed_key(0x22).1);
     let err = pay(&dest, "1");
     assert!(err.contains("toile chain import"), "{err}");
@@ -248,21 +220,7 @@ fn pay_errors_say_what_to_do() {
     // Another network's address.
     let err = pay("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "1");
     assert!(err.contains("prefix 42"), "{err}");
-    let err = b.fails(
-        &[
-            "pay",
-            "--salt",
-            PAYER_SALT,
-            "--password-stdin",
-            "--to",
-            &dest,
-            "--amount",
-            "1",
-            "--chain",
-            "nope",
-        ],
-        &stdin,
-    );
+    let err = b.pay_fails(&["--to", &dest, "--amount", "1", "--chain", "nope"]);
     assert!(err.contains("toile chain list"), "{err}");
     // Nothing was queued.
     let status = b.json(&["status", "--json"], "");

@@ -236,9 +236,11 @@ fn v2s_rows(s: &V2sSnapshot, now: Timestamp) -> Result<SnapshotRows, ChainError>
         profile: ProfileRow {
             name: s.name.clone().unwrap_or_else(|| "g1".into()),
             kind: ProfileKind::V2s {
-                genesis_hash,
-                spec_version: s.spec_version,
-                tx_version: s.tx_version,
+                chain: toile_proto::item::v2s::ChainProfile {
+                    genesis_hash,
+                    spec_version: s.spec_version,
+                    tx_version: s.tx_version,
+                },
                 ss58_prefix: s.ss58_prefix,
             },
             taken_at: s.taken_at.clone(),

@@ -69,16 +69,11 @@ fn describe(store: &Store, p: &ProfileRow) -> anyhow::Result<serde_json::Value> 
         "counts": counts,
     });
     match &p.kind {
-        ProfileKind::V2s {
-            genesis_hash,
-            spec_version,
-            tx_version,
-            ss58_prefix,
-        } => {
+        ProfileKind::V2s { chain, ss58_prefix } => {
             v["kind"] = "v2s".into();
-            v["genesis_hash"] = format!("0x{}", hex::encode(genesis_hash)).into();
-            v["spec_version"] = (*spec_version).into();
-            v["tx_version"] = (*tx_version).into();
+            v["genesis_hash"] = format!("0x{}", hex::encode(chain.genesis_hash)).into();
+            v["spec_version"] = chain.spec_version.into();
+            v["tx_version"] = chain.tx_version.into();
             v["ss58_prefix"] = (*ss58_prefix).into();
         }
         ProfileKind::V1 {

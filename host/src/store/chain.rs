@@ -3,6 +3,8 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
+use toile_proto::item::v2s::ChainProfile;
+
 use super::{Store, StoreError, Timestamp};
 
 /// What a chain snapshot is for.
@@ -10,9 +12,8 @@ use super::{Store, StoreError, Timestamp};
 pub enum ProfileKind {
     /// Duniter v2s (Substrate): what an extrinsic signature commits to.
     V2s {
-        genesis_hash: [u8; 32],
-        spec_version: u32,
-        tx_version: u32,
+        /// Genesis hash, spec and transaction versions.
+        chain: ChainProfile,
         ss58_prefix: u16,
     },
     /// Duniter v1 (DUBP v10): the currency and the current block documents refer to.
@@ -100,9 +101,11 @@ fn profile_row(r: &Row<'_>) -> rusqlite::Result<Result<ProfileRow, StoreError>> 
         ) {
             (Some(genesis_hash), Some(spec_version), Some(tx_version), Some(ss58_prefix)) => {
                 Ok(ProfileKind::V2s {
-                    genesis_hash,
-                    spec_version,
-                    tx_version,
+                    chain: ChainProfile {
+                        genesis_hash,
+                        spec_version,
+                        tx_version,
+                    },
                     ss58_prefix,
                 })
             }
@@ -144,16 +147,11 @@ impl Store {
         let tx = self.conn.transaction().map_err(sql)?;
         let p = &s.profile;
         let (kind, genesis, spec, txv, prefix, currency, blockstamp) = match &p.kind {
-            ProfileKind::V2s {
-                genesis_hash,
-                spec_version,
-                tx_version,
-                ss58_prefix,
-            } => (
+            ProfileKind::V2s { chain, ss58_prefix } => (
                 "v2s",
-                Some(&genesis_hash[..]),
-                Some(*spec_version),
-                Some(*tx_version),
+                Some(&chain.genesis_hash[..]),
+                Some(chain.spec_version),
+                Some(chain.tx_version),
                 Some(*ss58_prefix),
                 None,
                 None,

@@ -147,25 +147,15 @@ pub fn pay(
         "amount": amount.to_string(),
     });
     match &p.kind {
-        ProfileKind::V2s {
-            genesis_hash,
-            spec_version,
-            tx_version,
-            ..
-        } => {
+        ProfileKind::V2s { chain, .. } => {
             if comment.is_some() {
                 return Err(OfflineError::CommentOnV2s);
             }
-            let profile = ChainProfile {
-                genesis_hash: *genesis_hash,
-                spec_version: *spec_version,
-                tx_version: *tx_version,
-            };
             let call = Call::TransferKeepAlive {
                 dest: &dest,
                 value: amount.0,
             };
-            queue_v2s(store, key, &p, &profile, &call, "pay", intent, now)
+            queue_v2s(store, key, &p, chain, &call, "pay", intent, now)
         }
         ProfileKind::V1 {
             currency,
@@ -245,24 +235,14 @@ pub fn certify(
         "identity": idty.name,
     });
     match &p.kind {
-        ProfileKind::V2s {
-            genesis_hash,
-            spec_version,
-            tx_version,
-            ..
-        } => {
+        ProfileKind::V2s { chain, .. } => {
             let index = idty
                 .idty_index
                 .ok_or(StoreError::Corrupt("identities.idty_index"))?;
             let mut intent = intent;
             intent["index"] = index.into();
-            let profile = ChainProfile {
-                genesis_hash: *genesis_hash,
-                spec_version: *spec_version,
-                tx_version: *tx_version,
-            };
             let call = Call::AddCert { receiver: index };
-            queue_v2s(store, key, &p, &profile, &call, "certify", intent, now)
+            queue_v2s(store, key, &p, chain, &call, "certify", intent, now)
         }
         ProfileKind::V1 {
             currency,
