@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use serde_json::json;
+use toile_host::store::Timestamp;
 
 use super::keys::DataArgs;
 
@@ -80,9 +81,9 @@ pub fn run(a: StatusArgs) -> anyhow::Result<ExitCode> {
     match &last_sync {
         None => println!("last sync never (run `toile sync` with a paired node)"),
         Some(s) => {
+            let ago = (Timestamp::now().0 - s.at.0).max(0) / 1_000;
             println!(
-                "last sync {} ms since epoch with {}: pushed {}, pulled {}, already had {}{}",
-                s.at.0,
+                "last sync {ago} s ago with {}: pushed {}, pulled {}, already had {}{}",
                 s.peer,
                 s.pushed,
                 s.pulled,
