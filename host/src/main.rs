@@ -29,6 +29,14 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// Run the deterministic LoRa mesh simulator (Meshtastic-style flooding baseline).
     Sim(cli::sim::SimArgs),
+    /// Sign a payment offline (from the chain snapshot) and queue it for the next sync.
+    Pay(cli::pay::PayArgs),
+    /// Sign a certification offline (from the chain snapshot) and queue it for the next sync.
+    Certify(cli::pay::CertifyArgs),
+    /// Import and list chain snapshots: what offline pay and certify sign for.
+    Chain(cli::chain::ChainArgs),
+    /// The bridge's store, outbox outcomes and last sync.
+    Status(cli::status::StatusArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +46,10 @@ fn main() -> std::process::ExitCode {
         Command::Demo(a) => cli::demo::run(a),
         Command::Id(a) => cli::id::run(a),
         Command::Sim(a) => cli::sim::run(a),
+        Command::Pay(a) => cli::pay::run_pay(a),
+        Command::Certify(a) => cli::pay::run_certify(a),
+        Command::Chain(a) => cli::chain::run(a),
+        Command::Status(a) => cli::status::run(a),
     };
     match result {
         Ok(code) => code,

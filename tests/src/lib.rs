@@ -5,6 +5,8 @@
 //!   of Duniter v1 documents and keys that tests use as an oracle.
 //! - [`toile_bin`]: the `toile` binary built for this test run.
 
+pub mod offline;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -107,7 +109,13 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
 
 /// The `toile` binary of this build (`target/<profile>/toile`). Test binaries live in
 /// `target/<profile>/deps/`; cargo test and nextest build workspace binaries before tests.
+///
+/// `$TOILE_BIN` overrides this (for worktrees sharing one `CARGO_TARGET_DIR`, whose
+/// `target/debug/toile` another branch's build may replace mid-run).
 pub fn toile_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("TOILE_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe
         .parent()

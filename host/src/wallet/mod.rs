@@ -8,9 +8,13 @@
 //!
 //! Mnemonics accept Substrate derivation paths (`//hard`, `/soft`, `///password`) exactly as
 //! `sp-core`'s secret URIs do, so `… //2` is the same account in Ğecko and here.
-//! Keys are kept in an encrypted [`keystore`] file.
+//! Keys are kept in an encrypted [`keystore`] file. [`amount`] parses Ğ1 amounts exactly;
+//! [`offline`] signs payments and certifications from a chain snapshot and queues them.
 
+pub mod amount;
 pub mod keys;
 pub mod keystore;
+pub mod offline;
 
+pub use amount::{Amount, AmountError};
 pub use keys::{KeyError, Keypair, Scheme};
