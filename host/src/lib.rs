@@ -9,3 +9,4 @@
 
 pub mod sim;
 pub mod wallet;
+pub mod link;
