@@ -10,3 +10,4 @@
 pub mod sim;
 pub mod wallet;
 pub mod link;
+pub mod node;
