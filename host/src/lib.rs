@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod sim;
+pub mod sync;
 pub mod wallet;
 pub mod link;
 pub mod node;

@@ -72,24 +72,12 @@ impl FileStore {
 
     /// Open (or create) the log at `path` and replay it.
     pub fn open(path: &Path, capacity: usize) -> std::io::Result<Self> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
-        let mut log = Vec::new();
-        file.seek(SeekFrom::Start(0))?;
-        file.read_to_end(&mut log)?;
+        let (file, log) = open_log(path)?;
         let mut s = Self::in_memory(capacity);
         let mut at = 0;
         while let Some((op, body, next)) = next_record(&log, at) {
             s.apply(op, body);
             at = next;
-        }
-        if at < log.len() {
-            // A torn tail: drop it so new records follow the last good one.
-            file.set_len(at as u64)?;
-            file.sync_all()?;
         }
         s.file = Some(file);
         s.path = Some(path.to_owned());
@@ -136,13 +124,7 @@ impl FileStore {
         if self.file.is_none() {
             return;
         }
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        let pending = self.pending.get_mut();
-        pending.push(op);
-        pending.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
-        for p in parts {
-            pending.extend_from_slice(p);
-        }
+        push_record(self.pending.get_mut(), op, parts);
     }
 
     fn insert_mem(&mut self, record: &Record, bytes: &[u8]) -> Result<bool, StoreError> {
@@ -189,11 +171,47 @@ impl FileStore {
     }
 }
 
-fn next_record(log: &[u8], at: usize) -> Option<(u8, &[u8], usize)> {
+/// The record at `at` of an append-only log (`op u8 | len u32 LE | body`) and the offset of
+/// the next one; `None` at the end or at a torn record. Shared by every host log file.
+pub fn next_record(log: &[u8], at: usize) -> Option<(u8, &[u8], usize)> {
     let op = *log.get(at)?;
     let len = u32::from_le_bytes(log.get(at + 1..at + 5)?.try_into().ok()?) as usize;
     let body = log.get(at + 5..at.checked_add(5 + len)?)?;
     Some((op, body, at + 5 + len))
+}
+
+/// Append one record made of `parts` to `out` (see [`next_record`]).
+pub fn push_record(out: &mut Vec<u8>, op: u8, parts: &[&[u8]]) {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    out.push(op);
+    out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+}
+
+/// Read a whole log file, truncating a torn tail; returns the file (positioned for appends)
+/// and the good bytes.
+pub fn open_log(path: &Path) -> std::io::Result<(File, Vec<u8>)> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)?;
+    let mut log = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    file.read_to_end(&mut log)?;
+    let mut at = 0;
+    while let Some((_, _, next)) = next_record(&log, at) {
+        at = next;
+    }
+    if at < log.len() {
+        // A torn tail (killed mid-write): drop it so new records follow the last good one.
+        file.set_len(at as u64)?;
+        file.sync_all()?;
+        log.truncate(at);
+    }
+    Ok((file, log))
 }
 
 fn priority_to(p: Priority) -> u8 {
