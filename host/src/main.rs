@@ -29,6 +29,15 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// Run the deterministic LoRa mesh simulator (Meshtastic-style flooding baseline).
     Sim(cli::sim::SimArgs),
+    /// Run a node: `--emulate` runs the relay engine on this host behind a pty or TCP port.
+    Node(cli::node::NodeArgs),
+    /// Pair with a node: pin its key (compare the fingerprint with the node's console).
+    Pair(cli::pair::PairArgs),
+    /// Sync with a paired node: push the outbox, pull what the bridge lacks.
+    Sync(cli::sync::SyncArgs),
+    /// Benchmarks (`toile bench link`) and test data (`toile bench gen-items`).
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +47,10 @@ fn main() -> std::process::ExitCode {
         Command::Demo(a) => cli::demo::run(a),
         Command::Id(a) => cli::id::run(a),
         Command::Sim(a) => cli::sim::run(a),
+        Command::Node(a) => cli::node::run(a),
+        Command::Pair(a) => cli::pair::run(a),
+        Command::Sync(a) => cli::sync::run(a),
+        Command::Bench(c) => cli::bench::run(c),
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,8 @@
+pub mod bench;
 pub mod decode;
 pub mod demo;
 pub mod id;
+pub mod node;
+pub mod pair;
 pub mod sim;
+pub mod sync;

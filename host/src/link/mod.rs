@@ -222,8 +222,15 @@ pub fn open_serial(path: &Path) -> Result<StreamLink<tokio_serial::SerialStream>
         path: name.clone(),
         source,
     };
+    // Exclusive when possible; an emulated node keeps its pty slave open with a shared lock,
+    // so fall back to a shared open there.
     let port = tokio_serial::new(name.clone(), SERIAL_BAUD)
         .open_native_async()
+        .or_else(|_| {
+            tokio_serial::new(name.clone(), SERIAL_BAUD)
+                .exclusive(false)
+                .open_native_async()
+        })
         .map_err(err)?;
     port.clear(tokio_serial::ClearBuffer::Input).map_err(err)?;
     Ok(StreamLink::new(port))
@@ -249,4 +256,81 @@ pub async fn with_timeout<T, E: From<LinkError>>(
     tokio::time::timeout(d, f)
         .await
         .map_err(|_| E::from(LinkError::Timeout(d)))?
+}
+
+/// Where a link goes, as the CLI names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A serial port or pty slave path.
+    Serial(std::path::PathBuf),
+    /// `HOST:PORT` of an emulated node.
+    Tcp(String),
+    /// The BLE name a node advertises.
+    Ble(String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Serial(p) => write!(f, "serial {}", p.display()),
+            Self::Tcp(a) => write!(f, "tcp {a}"),
+            Self::Ble(n) => write!(f, "ble {n}"),
+        }
+    }
+}
+
+/// Any of the transports, chosen at run time.
+#[derive(Debug)]
+pub enum AnyLink {
+    Serial(StreamLink<tokio_serial::SerialStream>),
+    Tcp(StreamLink<tokio::net::TcpStream>),
+    #[cfg(feature = "ble")]
+    Ble(ble::BleLink<ble::BtleplugGatt>),
+}
+
+impl AnyLink {
+    /// Open the link to `target`.
+    pub async fn open(target: &Target) -> Result<Self, LinkError> {
+        match target {
+            Target::Serial(p) => Ok(Self::Serial(open_serial(p)?)),
+            Target::Tcp(a) => Ok(Self::Tcp(connect_tcp(a).await?)),
+            #[cfg(feature = "ble")]
+            Target::Ble(n) => Ok(Self::Ble(
+                ble::connect(n, Duration::from_secs(10)).await?,
+            )),
+            #[cfg(not(feature = "ble"))]
+            Target::Ble(_) => Err(LinkError::Ble(
+                "this build has no BLE support: rebuild with `--features ble`".into(),
+            )),
+        }
+    }
+}
+
+impl Link for AnyLink {
+    async fn send(&mut self, payload: &[u8]) -> Result<(), LinkError> {
+        match self {
+            Self::Serial(l) => l.send(payload).await,
+            Self::Tcp(l) => l.send(payload).await,
+            #[cfg(feature = "ble")]
+            Self::Ble(l) => l.send(payload).await,
+        }
+    }
+
+    async fn recv(&mut self) -> Result<Vec<u8>, LinkError> {
+        match self {
+            Self::Serial(l) => l.recv().await,
+            Self::Tcp(l) => l.recv().await,
+            #[cfg(feature = "ble")]
+            Self::Ble(l) => l.recv().await,
+        }
+    }
+
+    fn stats(&self) -> LinkStats {
+        match self {
+            Self::Serial(l) => l.stats(),
+            Self::Tcp(l) => l.stats(),
+            #[cfg(feature = "ble")]
+            Self::Ble(l) => l.stats(),
+        }
+    }
 }

@@ -111,11 +111,12 @@ pub fn drain_events(node: &mut EmulatedNode, state: &Path) -> Result<(), NodeErr
     Ok(())
 }
 
-/// Serve one byte stream until it ends (EOF or error).
+/// Serve one byte stream until it ends (EOF or error); `on_events` drains the console
+/// events after every input ([`drain_events`] for the CLI).
 pub async fn serve_stream<T: AsyncRead + AsyncWrite + Unpin>(
     node: &mut EmulatedNode,
-    state: &Path,
     stream: &mut T,
+    on_events: &mut dyn FnMut(&mut EmulatedNode) -> Result<(), NodeError>,
 ) -> Result<(), NodeError> {
     let mut buf = vec![0u8; 16_384];
     loop {
@@ -130,6 +131,6 @@ pub async fn serve_stream<T: AsyncRead + AsyncWrite + Unpin>(
             stream.write_all(&out).await?;
         }
         stream.flush().await?;
-        drain_events(node, state)?;
+        on_events(node)?;
     }
 }
