@@ -7,7 +7,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use toile_proto::engine::{self, DEFAULT_HOP_LIMIT, DEFAULT_ITEM_TTL_US, DutyRule};
 use toile_proto::radio::NodeAddr;
 
-use super::{FileStore, NODE_ITEMS, NodeConfig, NodeEvent, NodeService, items};
+use super::{FileStore, NODE_ITEMS, NodeConfig, NodeEvent, NodeService, NodeStore, items};
 use crate::link::noise::{FilePinStore, NoiseError, PinStore, REKEY_INTERVAL, fingerprint};
 
 /// The emulated node: the engine tracks as many items as the store holds.
@@ -113,10 +113,10 @@ pub fn drain_events(node: &mut EmulatedNode, state: &Path) -> Result<(), NodeErr
 
 /// Serve one byte stream until it ends (EOF or error); `on_events` drains the console
 /// events after every input ([`drain_events`] for the CLI).
-pub async fn serve_stream<T: AsyncRead + AsyncWrite + Unpin>(
-    node: &mut EmulatedNode,
+pub async fn serve_stream<S: NodeStore, const N: usize, T: AsyncRead + AsyncWrite + Unpin>(
+    node: &mut NodeService<S, N>,
     stream: &mut T,
-    on_events: &mut dyn FnMut(&mut EmulatedNode) -> Result<(), NodeError>,
+    on_events: &mut dyn FnMut(&mut NodeService<S, N>) -> Result<(), NodeError>,
 ) -> Result<(), NodeError> {
     let mut buf = vec![0u8; 16_384];
     loop {
