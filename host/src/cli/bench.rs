@@ -110,8 +110,13 @@ fn link(a: LinkBenchArgs) -> anyhow::Result<ExitCode> {
     for (k, b) in &items {
         bridge.enqueue(*k, b.clone());
     }
-    let (mut master, slave) = tokio_serial::SerialStream::pair().context("opening a pty pair")?;
-    let (summary, stats, secs) = runtime()?.block_on(async {
+    let rt = runtime()?;
+    let (mut master, slave) = {
+        // The pty registers with the runtime's reactor.
+        let _in_runtime = rt.enter();
+        tokio_serial::SerialStream::pair().context("opening a pty pair")?
+    };
+    let (summary, stats, secs) = rt.block_on(async {
         let host = async {
             let link = StreamLink::new(slave);
             let mut s = NoiseLink::connect(link, &host_key, |_| Ok(())).await?;
