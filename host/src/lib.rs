@@ -7,8 +7,8 @@
 //! The `toile` binary (`src/main.rs`, `src/cli/`) is a thin layer over these modules.
 #![forbid(unsafe_code)]
 
+pub mod link;
+pub mod node;
 pub mod sim;
 pub mod sync;
 pub mod wallet;
-pub mod link;
-pub mod node;

@@ -17,7 +17,7 @@ fn payloads() -> Vec<Vec<u8>> {
                     x ^= x << 13;
                     x ^= x >> 17;
                     x ^= x << 5;
-                    if x % 7 == 0 { 0 } else { x as u8 }
+                    if x.is_multiple_of(7) { 0 } else { x as u8 }
                 })
                 .collect(),
         );
@@ -50,7 +50,10 @@ async fn ble_chunks_fit_the_mtu_and_reassemble() {
 #[tokio::test]
 async fn ble_refuses_oversized_writes_and_survives_garbage() {
     let (mut raw, b) = GattTestDouble::pair(23);
-    assert!(raw.write(&[1; 21]).await.is_err(), "21 > 23 - 3 must be refused");
+    assert!(
+        raw.write(&[1; 21]).await.is_err(),
+        "21 > 23 - 3 must be refused"
+    );
     let mut b = BleLink::new(b);
     // Garbage, then a good frame: the decoder resynchronises at the delimiter.
     raw.write(&[0x55; 20]).await.unwrap();

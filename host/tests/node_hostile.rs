@@ -58,7 +58,9 @@ async fn hostile_peers_change_nothing_and_the_paired_host_is_served() {
         link.send(&plain[..=len]).await.unwrap();
         // 3. An unpaired host: a clear refusal.
         let err = {
-            let mut s = NoiseLink::connect(link, &intruder, |_| Ok(())).await.unwrap();
+            let mut s = NoiseLink::connect(link, &intruder, |_| Ok(()))
+                .await
+                .unwrap();
             s.send(Message::StatusRequest).await.unwrap();
             let e = s.recv().await.unwrap_err();
             assert!(matches!(e, NoiseError::Refused(_)), "{e:?}");
@@ -90,5 +92,9 @@ async fn hostile_peers_change_nothing_and_the_paired_host_is_served() {
     assert!(events.iter().any(
         |e| matches!(e, NodeEvent::Dropped { reason } if reason.contains("handshake skipped"))
     ));
-    assert!(events.iter().any(|e| matches!(e, NodeEvent::Refused { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, NodeEvent::Refused { .. }))
+    );
 }

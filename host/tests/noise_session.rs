@@ -3,11 +3,11 @@
 mod common;
 
 use common::{node, serve};
+use toile_host::link::StreamLink;
 use toile_host::link::noise::{
     FilePinStore, Handshake, NoiseError, NoiseLink, PinStore, StaticKey, fingerprint,
     require_pinned,
 };
-use toile_host::link::StreamLink;
 use toile_host::node::{FileStore, NodeEvent};
 use toile_proto::link::{Envelope, Hello, MAX_MESSAGE, Message, PROTOCOL_VERSION, Role};
 
@@ -22,7 +22,10 @@ fn hello() -> Message<'static> {
 
 #[tokio::test]
 async fn pinned_session_answers_hello() {
-    let (host, nkey) = (StaticKey::generate().unwrap(), StaticKey::generate().unwrap());
+    let (host, nkey) = (
+        StaticKey::generate().unwrap(),
+        StaticKey::generate().unwrap(),
+    );
     let mut n = node(&nkey, Some(host.public), FileStore::in_memory(16));
     let (a, mut b) = tokio::io::duplex(1 << 16);
     let mut events = Vec::new();
@@ -116,7 +119,10 @@ async fn host_refuses_an_unknown_node_and_tells_it() {
 
 #[test]
 fn rekey_rule_applies_on_both_sides() {
-    let (i, r) = (StaticKey::generate().unwrap(), StaticKey::generate().unwrap());
+    let (i, r) = (
+        StaticKey::generate().unwrap(),
+        StaticKey::generate().unwrap(),
+    );
     let mut a = Handshake::initiator(&i).unwrap();
     let mut b = Handshake::responder(&r).unwrap();
     let m1 = a.write_packet().unwrap();
@@ -156,7 +162,11 @@ fn file_pin_store_round_trips_and_requires_a_pin() {
     let mut s = FilePinStore::new(dir.path()).unwrap();
     assert!(s.static_key().unwrap().is_none());
     let k = s.load_or_create_static().unwrap();
-    let again = FilePinStore::new(dir.path()).unwrap().static_key().unwrap().unwrap();
+    let again = FilePinStore::new(dir.path())
+        .unwrap()
+        .static_key()
+        .unwrap()
+        .unwrap();
     assert_eq!(again.public, k.public);
     assert_eq!(*again.private, *k.private);
     assert!(matches!(

@@ -57,10 +57,7 @@ impl AsyncWrite for Cut {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
@@ -91,7 +88,10 @@ async fn one_sync(
 
 #[tokio::test]
 async fn cut_mid_sync_then_resume() {
-    let (host, nkey) = (StaticKey::generate().unwrap(), StaticKey::generate().unwrap());
+    let (host, nkey) = (
+        StaticKey::generate().unwrap(),
+        StaticKey::generate().unwrap(),
+    );
     let mut n = node(&nkey, Some(host.public), FileStore::in_memory(1_000));
     let now = now_us();
     for (k, b) in signed_items(11, 600, &dev_profile()) {
@@ -109,7 +109,9 @@ async fn cut_mid_sync_then_resume() {
             "cut at {cut}: {e:?}"
         );
     }
-    let s = one_sync(&mut n, &host, &mut bridge, usize::MAX).await.unwrap();
+    let s = one_sync(&mut n, &host, &mut bridge, usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(s.node_items, 750);
     assert_eq!(s.bridge_items, 750);
     assert_eq!(s.node_digest, s.bridge_digest);
@@ -128,6 +130,8 @@ async fn cut_mid_sync_then_resume() {
         s.bridge_digest
     );
     // A further sync moves nothing.
-    let s = one_sync(&mut n, &host, &mut bridge, usize::MAX).await.unwrap();
+    let s = one_sync(&mut n, &host, &mut bridge, usize::MAX)
+        .await
+        .unwrap();
     assert_eq!((s.pushed, s.pulled, s.missing), (0, 0, 0));
 }

@@ -352,7 +352,10 @@ fn every_variant_round_trips() {
             seq: 3,
             outcomes: &[0, 1, 5],
         },
-        Message::ListIds { from: 500, max: 500 },
+        Message::ListIds {
+            from: 500,
+            max: 500,
+        },
         Message::Ids {
             from: 0,
             total: 2,

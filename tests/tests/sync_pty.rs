@@ -107,7 +107,10 @@ fn sync_10k_items_over_a_pty_survives_a_killed_node() {
     let t = Instant::now();
     while std::fs::metadata(&log).map_or(0, |m| m.len()) < 400_000 {
         assert!(t.elapsed() < Duration::from_secs(60), "no progress");
-        assert!(sync.try_wait().unwrap().is_none(), "sync ended before the cut");
+        assert!(
+            sync.try_wait().unwrap().is_none(),
+            "sync ended before the cut"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     node.child.kill().unwrap();
@@ -129,11 +132,17 @@ fn sync_10k_items_over_a_pty_survives_a_killed_node() {
     assert_eq!(v["bridge_item_records"], total, "no duplicate on disk: {v}");
     assert_eq!(v["node_digest"], v["bridge_digest"], "{v}");
     assert_eq!(v["outbox"], 0, "{v}");
-    assert!(v["pulled"].as_u64().unwrap() < PRELOAD, "resumed, not restarted: {v}");
+    assert!(
+        v["pulled"].as_u64().unwrap() < PRELOAD,
+        "resumed, not restarted: {v}"
+    );
 
     // Nothing left to move.
     let (ok, v, err) = toile(&["sync", "--port", &node.pty], &data);
     assert!(ok, "{err}");
-    assert_eq!((v["pushed"].as_u64(), v["pulled"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (v["pushed"].as_u64(), v["pulled"].as_u64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(v["node_digest"], v["bridge_digest"]);
 }

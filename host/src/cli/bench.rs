@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use toile_host::link::noise::{NoiseLink, StaticKey};
 use toile_host::link::StreamLink;
+use toile_host::link::noise::{NoiseLink, StaticKey};
 use toile_host::node::items::{dev_profile, signed_items};
 use toile_host::node::run::{EmulatedNode, engine_config, now_us, serve_stream};
 use toile_host::node::{FileStore, NODE_ITEMS, NodeConfig, NodeService};
@@ -199,4 +199,3 @@ fn link(a: LinkBenchArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use toile_host::node::NodeStore as _;
 use toile_host::node::items::{dev_profile, signed_items};
 use toile_host::node::run::{drain_events, now_us, open_node, serve_stream};
-use toile_host::node::NodeStore as _;
 use toile_proto::engine::Store as _;
 
 use super::sync::runtime;
@@ -52,7 +52,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
             node.submit(now, kind, &bytes)
                 .map_err(|e| anyhow::anyhow!("preloading: {e}"))?;
         }
-        node.engine().store().commit().context("saving preloaded items")?;
+        node.engine()
+            .store()
+            .commit()
+            .context("saving preloaded items")?;
     }
     let rt = runtime()?;
     rt.block_on(async {
@@ -66,7 +69,8 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
             loop {
                 let (mut sock, _) = listener.accept().await?;
                 sock.set_nodelay(true)?;
-                let r = serve_stream(&mut node, &mut sock, &mut |n| drain_events(n, &args.state)).await;
+                let r =
+                    serve_stream(&mut node, &mut sock, &mut |n| drain_events(n, &args.state)).await;
                 node.handle_disconnect();
                 drain_events(&mut node, &args.state)?;
                 if let Err(e) = r {
@@ -74,14 +78,19 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         } else {
-            let (mut master, mut slave) = tokio_serial::SerialStream::pair()
-                .context("opening a pty pair")?;
+            let (mut master, mut slave) =
+                tokio_serial::SerialStream::pair().context("opening a pty pair")?;
             // Let the host open the slave while we keep it open too (it keeps the pty alive
             // between host sessions).
-            slave.set_exclusive(false).context("pty: clearing exclusive mode")?;
+            slave
+                .set_exclusive(false)
+                .context("pty: clearing exclusive mode")?;
             let path = tokio_serial::SerialPort::name(&slave).unwrap_or_default();
             announce(&args, &node.fingerprint(), "pty", &path, items);
-            serve_stream(&mut node, &mut master, &mut |n| drain_events(n, &args.state)).await?;
+            serve_stream(&mut node, &mut master, &mut |n| {
+                drain_events(n, &args.state)
+            })
+            .await?;
             drop(slave);
             anyhow::Ok(())
         }

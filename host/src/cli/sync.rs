@@ -63,7 +63,8 @@ impl DataArgs {
         if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
             return Ok(PathBuf::from(x).join("toile"));
         }
-        let home = std::env::var_os("HOME").context("neither --data, $XDG_DATA_HOME nor $HOME is set")?;
+        let home =
+            std::env::var_os("HOME").context("neither --data, $XDG_DATA_HOME nor $HOME is set")?;
         Ok(PathBuf::from(home).join(".local/share/toile"))
     }
 
@@ -122,7 +123,12 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             bar.set_position(done as u64);
         };
         // Each answer must come within the timeout; the whole sync may take longer.
-        let sync = sync(&mut session, &mut store, SyncOptions::default(), &mut on_progress);
+        let sync = sync(
+            &mut session,
+            &mut store,
+            SyncOptions::default(),
+            &mut on_progress,
+        );
         anyhow::Ok(sync.await?)
     });
     bar.finish_and_clear();

@@ -23,17 +23,21 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use toile_proto::link::{LinkDecoder, MAX_ENCODED_FRAME, encode_frame, encoded_len};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Why a link failed. Messages say what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("the link was closed by the other side (unplugged, or the node stopped): run the command again to resume")]
+    #[error(
+        "the link was closed by the other side (unplugged, or the node stopped): run the command again to resume"
+    )]
     Closed,
     #[error("link I/O error: {0} (check the cable and the port)")]
     Io(#[from] std::io::Error),
-    #[error("cannot open serial port {path}: {source} (check the path, e.g. /dev/ttyUSB0, and that you may use it: group dialout)")]
+    #[error(
+        "cannot open serial port {path}: {source} (check the path, e.g. /dev/ttyUSB0, and that you may use it: group dialout)"
+    )]
     Serial {
         path: String,
         source: tokio_serial::Error,
@@ -295,9 +299,7 @@ impl AnyLink {
             Target::Serial(p) => Ok(Self::Serial(open_serial(p)?)),
             Target::Tcp(a) => Ok(Self::Tcp(connect_tcp(a).await?)),
             #[cfg(feature = "ble")]
-            Target::Ble(n) => Ok(Self::Ble(
-                ble::connect(n, Duration::from_secs(10)).await?,
-            )),
+            Target::Ble(n) => Ok(Self::Ble(ble::connect(n, Duration::from_secs(10)).await?)),
             #[cfg(not(feature = "ble"))]
             Target::Ble(_) => Err(LinkError::Ble(
                 "this build has no BLE support: rebuild with `--features ble`".into(),

@@ -41,17 +41,25 @@ pub const MAX_HANDSHAKE: usize = 96;
 pub enum NoiseError {
     #[error(transparent)]
     Link(#[from] LinkError),
-    #[error("Noise handshake failed ({0}): is the other side a Toile node speaking this protocol version?")]
+    #[error(
+        "Noise handshake failed ({0}): is the other side a Toile node speaking this protocol version?"
+    )]
     Handshake(snow::Error),
-    #[error("could not decrypt a message ({0}): the session is broken (line noise or a second writer on the port); run the command again")]
+    #[error(
+        "could not decrypt a message ({0}): the session is broken (line noise or a second writer on the port); run the command again"
+    )]
     Decrypt(snow::Error),
-    #[error("peer {peer:?} presented key {presented}, but {pinned} is pinned: refusing it. If the device was replaced on purpose, pair again (`toile pair`)")]
+    #[error(
+        "peer {peer:?} presented key {presented}, but {pinned} is pinned: refusing it. If the device was replaced on purpose, pair again (`toile pair`)"
+    )]
     UnknownKey {
         peer: String,
         presented: String,
         pinned: String,
     },
-    #[error("no key is pinned for {peer:?}: pair first with `toile pair` and compare the fingerprint with the node's console")]
+    #[error(
+        "no key is pinned for {peer:?}: pair first with `toile pair` and compare the fingerprint with the node's console"
+    )]
     NotPaired { peer: String },
     #[error("the node refused this host: {0}")]
     Refused(String),
@@ -359,7 +367,9 @@ impl<L: Link> NoiseLink<L> {
         let n = env
             .encode(&mut buf)
             .map_err(|e| NoiseError::Protocol(format!("cannot encode a message: {e:?}")))?;
-        let packet = self.transport.seal_packet(buf.get(..n).unwrap_or_default())?;
+        let packet = self
+            .transport
+            .seal_packet(buf.get(..n).unwrap_or_default())?;
         self.link.send(&packet).await?;
         Ok(self.seq)
     }
@@ -396,7 +406,9 @@ impl<L: Link> NoiseLink<L> {
 /// Why the key store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PinError {
-    #[error("cannot read or write keys in {path}: {source} (check the --data/--state directory and its permissions)")]
+    #[error(
+        "cannot read or write keys in {path}: {source} (check the --data/--state directory and its permissions)"
+    )]
     Io {
         path: PathBuf,
         source: std::io::Error,

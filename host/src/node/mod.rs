@@ -35,8 +35,8 @@ use toile_proto::engine::{Engine, SubmitError};
 use toile_proto::item::{Item, ItemKind};
 use toile_proto::link::{
     Batch, Config as LinkConfig, Envelope, ErrorCode, Hello, IdList, ItemOutcome, LinkDecoder,
-    MAX_MESSAGE, Message, PROTOCOL_VERSION, Packet, PacketType,
-    PullRequest, Role, Status, encode_frame, encoded_len,
+    MAX_MESSAGE, Message, PROTOCOL_VERSION, Packet, PacketType, PullRequest, Role, Status,
+    encode_frame, encoded_len,
 };
 
 use crate::link::noise::{Handshake, StaticKey, Transport, fingerprint};
@@ -177,7 +177,7 @@ impl<S: NodeStore, const N: usize> NodeService<S, N> {
     /// The transport closed (TCP connection ended, pty hung up): forget the session.
     pub fn handle_disconnect(&mut self) {
         self.session = Session::None;
-        self.decoder = Box::new(LinkDecoder::new());
+        *self.decoder = LinkDecoder::new();
         self.opened = false;
     }
 
@@ -237,8 +237,7 @@ impl<S: NodeStore, const N: usize> NodeService<S, N> {
         if let Session::Handshake(hs) = &mut self.session
             && hs.read(body).is_ok()
         {
-            let Session::Handshake(hs) = std::mem::replace(&mut self.session, Session::None)
-            else {
+            let Session::Handshake(hs) = std::mem::replace(&mut self.session, Session::None) else {
                 return;
             };
             return self.finish_handshake(*hs);

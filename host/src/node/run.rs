@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use toile_proto::engine::{self, DEFAULT_HOP_LIMIT, DEFAULT_ITEM_TTL_US, DutyRule};
 use toile_proto::radio::NodeAddr;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::{FileStore, NODE_ITEMS, NodeConfig, NodeEvent, NodeService, NodeStore, items};
 use crate::link::noise::{FilePinStore, NoiseError, PinStore, REKEY_INTERVAL, fingerprint};

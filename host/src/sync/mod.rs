@@ -27,8 +27,8 @@ use serde::Serialize;
 use toile_proto::crypto::blake2_256;
 use toile_proto::item::{Item, ItemId, ItemKind, ShortId};
 use toile_proto::link::{
-    Batch, Envelope, ErrorCode, Hello, IdList, ItemOutcome, MAX_MESSAGE, Message,
-    PROTOCOL_VERSION, PullRequest, Role, Status,
+    Batch, Envelope, ErrorCode, Hello, IdList, ItemOutcome, MAX_MESSAGE, Message, PROTOCOL_VERSION,
+    PullRequest, Role, Status,
 };
 
 use crate::link::Link;
@@ -333,7 +333,10 @@ async fn push_outbox<L: Link, S: SyncStore>(
                 let Some((_, b)) = in_flight.remove(pos) else {
                     continue;
                 };
-                let ids = batches.get(b).map(|(_, ids)| ids.as_slice()).unwrap_or_default();
+                let ids = batches
+                    .get(b)
+                    .map(|(_, ids)| ids.as_slice())
+                    .unwrap_or_default();
                 if outcomes.len() != ids.len() {
                     return Err(SyncError::Protocol(format!(
                         "{} outcomes for a batch of {} items",

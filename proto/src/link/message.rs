@@ -147,15 +147,21 @@ pub enum Message<'a> {
         seq: u32,
         message: &'a str,
     },
-    /// 13. Node → host: what became of each item of the [`Message::PushItems`] numbered
-    /// `seq`, one [`ItemOutcome`] byte per item, in batch order.
+    /// 13. Node → host: the outcome of a push.
+    ///
+    /// What became of each item of the [`Message::PushItems`] numbered `seq`: one
+    /// [`ItemOutcome`] byte per item, in batch order.
     PushOutcome { seq: u32, outcomes: &'a [u8] },
-    /// 14. Host → node: list the ids of the items the node holds, `max` of them starting at
-    /// position `from` (oldest first). Answered by [`Message::Ids`].
+    /// 14. Host → node: list held item ids.
+    ///
+    /// `max` of them starting at position `from` (oldest first). Answered by
+    /// [`Message::Ids`].
     ListIds { from: u32, max: u32 },
-    /// 15. Node → host: `ids` are the held items at positions `from..from + ids.len()` of
-    /// `total`. A sync walks the list in chunks; positions are a snapshot hint only (items
-    /// may come and go between chunks; the next sync catches up).
+    /// 15. Node → host: a chunk of held item ids.
+    ///
+    /// `ids` are the items at positions `from..from + ids.len()` of `total`. A sync walks the
+    /// list in chunks; positions are a snapshot hint only (items may come and go between
+    /// chunks; the next sync catches up).
     Ids {
         from: u32,
         total: u32,
