@@ -9,16 +9,8 @@ use toile_host::link::noise::{
     require_pinned,
 };
 use toile_host::node::{FileStore, NodeEvent};
-use toile_proto::link::{Envelope, Hello, MAX_MESSAGE, Message, PROTOCOL_VERSION, Role};
-
-fn hello() -> Message<'static> {
-    Message::Hello(Hello {
-        protocol_version: PROTOCOL_VERSION,
-        role: Role::Host,
-        node_addr: 0,
-        max_message: MAX_MESSAGE as u32,
-    })
-}
+use toile_host::sync::host_hello;
+use toile_proto::link::{Envelope, Message, Role};
 
 #[tokio::test]
 async fn pinned_session_answers_hello() {
@@ -37,7 +29,7 @@ async fn pinned_session_answers_hello() {
         })
         .await
         .unwrap();
-        s.send(hello()).await.unwrap();
+        s.send(host_hello()).await.unwrap();
         let plain = s.recv().await.unwrap();
         let env = Envelope::decode(&plain).unwrap();
         assert!(matches!(env.message, Message::Hello(h) if h.role == Role::Node));
@@ -65,7 +57,7 @@ async fn node_refuses_an_unpaired_host_with_a_clear_error() {
         let mut s = NoiseLink::connect(StreamLink::new(a), &other, |_| Ok(()))
             .await
             .unwrap();
-        s.send(hello()).await.unwrap();
+        s.send(host_hello()).await.unwrap();
         s.recv().await.unwrap_err()
     };
     let err = tokio::select! {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use toile_host::link::noise::{FilePinStore, NoiseLink, PinStore, fingerprint};
 use toile_host::link::{AnyLink, with_timeout};
-use toile_proto::link::{Hello, MAX_MESSAGE, Message, PROTOCOL_VERSION, Role};
+use toile_host::sync::host_hello;
 
 use super::sync::{DataArgs, LinkArgs, runtime};
 
@@ -29,13 +29,7 @@ pub fn run(args: PairArgs) -> anyhow::Result<ExitCode> {
         let link = with_timeout(timeout, AnyLink::open(&target)).await?;
         // Pairing trusts whatever key the node presents: the user compares fingerprints.
         let mut s = with_timeout(timeout, NoiseLink::connect(link, &key, |_| Ok(()))).await?;
-        s.send(Message::Hello(Hello {
-            protocol_version: PROTOCOL_VERSION,
-            role: Role::Host,
-            node_addr: 0,
-            max_message: MAX_MESSAGE as u32,
-        }))
-        .await?;
+        s.send(host_hello()).await?;
         // The node answers Hello only if it accepted (pinned) this host.
         with_timeout(timeout, s.recv()).await?;
         anyhow::Ok(*s.remote())

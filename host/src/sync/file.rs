@@ -176,11 +176,7 @@ impl SyncStore for FileSyncStore {
             .outbox
             .iter()
             .filter_map(|id| self.index.get(id).and_then(|&i| self.items.get(i)))
-            .map(|(id, kind, bytes)| OutboxItem {
-                id: *id,
-                kind: *kind,
-                bytes: bytes.clone(),
-            })
+            .map(super::outbox_item)
             .collect())
     }
 

@@ -108,39 +108,8 @@ pub struct SyncSummary {
     pub elapsed_ms: u64,
     /// Link bytes both ways, framing and encryption included.
     pub wire_bytes: u64,
-    pub node_status: Option<StatusJson>,
-}
-
-/// The node's [`Status`] as JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct StatusJson {
-    pub uptime_s: u32,
-    pub store_items: u32,
-    pub store_used_bytes: u32,
-    pub store_capacity_bytes: u32,
-    pub airtime_used_ms: u32,
-    pub airtime_budget_ms: u32,
-    pub duty_window_s: u32,
-    pub neighbours: u16,
-    pub tx_queue: u16,
-    pub battery_mv: u16,
-}
-
-impl From<Status> for StatusJson {
-    fn from(s: Status) -> Self {
-        Self {
-            uptime_s: s.uptime_s,
-            store_items: s.store_items,
-            store_used_bytes: s.store_used_bytes,
-            store_capacity_bytes: s.store_capacity_bytes,
-            airtime_used_ms: s.airtime_used_ms,
-            airtime_budget_ms: s.airtime_budget_ms,
-            duty_window_s: s.duty_window_s,
-            neighbours: s.neighbours,
-            tx_queue: s.tx_queue,
-            battery_mv: s.battery_mv,
-        }
-    }
+    /// The node's status at the end of the sync.
+    pub node_status: Option<Status>,
 }
 
 /// Why a sync stopped. Everything committed before stays committed; run it again.
@@ -165,6 +134,25 @@ pub fn set_digest(ids: impl IntoIterator<Item = ShortId>) -> String {
     hex::encode(blake2_256(&bytes).get(..8).unwrap_or_default())
 }
 
+/// The `Hello` a bridge opens every session with.
+pub fn host_hello() -> Message<'static> {
+    Message::Hello(Hello {
+        protocol_version: PROTOCOL_VERSION,
+        role: Role::Host,
+        node_addr: 0,
+        max_message: MAX_MESSAGE as u32,
+    })
+}
+
+/// An item record as an [`OutboxItem`].
+fn outbox_item((id, kind, bytes): &(ItemId, ItemKind, Vec<u8>)) -> OutboxItem {
+    OutboxItem {
+        id: *id,
+        kind: *kind,
+        bytes: bytes.clone(),
+    }
+}
+
 /// Content id of an item, if it parses.
 pub fn item_id(kind: ItemKind, bytes: &[u8]) -> Option<ItemId> {
     Item::parse(kind, bytes).ok().map(|i| i.id())
@@ -186,13 +174,7 @@ pub async fn sync<L: Link, S: SyncStore>(
     let mut summary = SyncSummary::default();
 
     // 1. Hello.
-    link.send(Message::Hello(Hello {
-        protocol_version: PROTOCOL_VERSION,
-        role: Role::Host,
-        node_addr: 0,
-        max_message: MAX_MESSAGE as u32,
-    }))
-    .await?;
+    link.send(host_hello()).await?;
     expect(link, |m| matches!(m, Message::Hello(_)).then_some(())).await?;
 
     // 2. Push the outbox.
@@ -290,7 +272,7 @@ pub async fn sync<L: Link, S: SyncStore>(
     summary.bridge_items = bridge_ids.len();
     summary.node_digest = set_digest(node_ids.iter().copied());
     summary.bridge_digest = set_digest(bridge_ids.iter().map(ItemId::short));
-    summary.node_status = Some(status.into());
+    summary.node_status = Some(status);
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let w = link.stats();
     summary.wire_bytes = (w.wire_tx + w.wire_rx).saturating_sub(wire0.wire_tx + wire0.wire_rx);
@@ -474,11 +456,7 @@ impl SyncStore for MemSyncStore {
             .outbox
             .iter()
             .filter_map(|id| self.items.iter().find(|(i, _, _)| i == id))
-            .map(|(id, kind, bytes)| OutboxItem {
-                id: *id,
-                kind: *kind,
-                bytes: bytes.clone(),
-            })
+            .map(outbox_item)
             .collect())
     }
 
