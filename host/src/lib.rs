@@ -11,6 +11,9 @@
 #![forbid(unsafe_code)]
 
 pub mod chain;
+pub mod link;
+pub mod node;
 pub mod sim;
 pub mod store;
+pub mod sync;
 pub mod wallet;

@@ -37,6 +37,15 @@ enum Command {
     Chain(cli::chain::ChainArgs),
     /// The bridge's store, outbox outcomes and last sync.
     Status(cli::status::StatusArgs),
+    /// Run a node: `--emulate` runs the relay engine on this host behind a pty or TCP port.
+    Node(cli::node::NodeArgs),
+    /// Pair with a node: pin its key (compare the fingerprint with the node's console).
+    Pair(cli::pair::PairArgs),
+    /// Sync with a paired node: push the outbox, pull what the bridge lacks.
+    Sync(cli::sync::SyncArgs),
+    /// Benchmarks (`toile bench link`) and test data (`toile bench gen-items`).
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -50,6 +59,10 @@ fn main() -> std::process::ExitCode {
         Command::Certify(a) => cli::pay::run_certify(a),
         Command::Chain(a) => cli::chain::run(a),
         Command::Status(a) => cli::status::run(a),
+        Command::Node(a) => cli::node::run(a),
+        Command::Pair(a) => cli::pair::run(a),
+        Command::Sync(a) => cli::sync::run(a),
+        Command::Bench(c) => cli::bench::run(c),
     };
     match result {
         Ok(code) => code,

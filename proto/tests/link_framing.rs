@@ -270,7 +270,7 @@ fn message_fixtures() {
     // An unknown variant: typed error the receiver answers with Error.
     let bytes = vector("err_msg_unknown_variant");
     let e = Envelope::decode(&bytes).unwrap_err();
-    assert_eq!(e, link_err(1, LinkError::UnknownMessage(13)));
+    assert_eq!(e, link_err(1, LinkError::UnknownMessage(127)));
     assert_eq!(Envelope::peek_seq(&bytes), Some(4));
     let ErrorKind::Link(le) = e.kind else {
         panic!()
@@ -347,6 +347,19 @@ fn every_variant_round_trips() {
             code: ErrorCode::Unknown(999),
             seq: 0,
             message: "",
+        },
+        Message::PushOutcome {
+            seq: 3,
+            outcomes: &[0, 1, 5],
+        },
+        Message::ListIds {
+            from: 500,
+            max: 500,
+        },
+        Message::Ids {
+            from: 0,
+            total: 2,
+            ids,
         },
     ];
     let mut tags = Vec::new();

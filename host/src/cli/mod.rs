@@ -1,8 +1,12 @@
+pub mod bench;
 pub mod chain;
 pub mod decode;
 pub mod demo;
 pub mod id;
 pub mod keys;
+pub mod node;
+pub mod pair;
 pub mod pay;
 pub mod sim;
 pub mod status;
+pub mod sync;

@@ -594,10 +594,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.holds(&id) {
             return Ok(id);
         }
-        match self.abuse_check(now, &item) {
-            Some(RejectReason::NotMember) => return Err(SubmitError::NotMember),
-            Some(_) => return Err(SubmitError::Quota),
-            None => {}
+        // The member filter holds for every item; the per-signer airtime quota limits what a
+        // node relays *for others* and does not apply to its own user or paired host (their
+        // items are still charged, so the signer's later items from the air wait their turn).
+        if let Some(RejectReason::NotMember) = self.abuse_check(now, &item) {
+            return Err(SubmitError::NotMember);
         }
         let hop_limit = self.config.hop_limit.min(NO_ROUTE);
         if self.accept(now, &item, id, hop_limit, false) {

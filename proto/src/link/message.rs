@@ -147,11 +147,108 @@ pub enum Message<'a> {
         seq: u32,
         message: &'a str,
     },
+    /// 13. Node → host: the outcome of a push.
+    ///
+    /// What became of each item of the [`Message::PushItems`] numbered `seq`: one
+    /// [`ItemOutcome`] byte per item, in batch order.
+    PushOutcome { seq: u32, outcomes: &'a [u8] },
+    /// 14. Host → node: list held item ids.
+    ///
+    /// `max` of them starting at position `from` (oldest first). Answered by
+    /// [`Message::Ids`].
+    ListIds { from: u32, max: u32 },
+    /// 15. Node → host: a chunk of held item ids.
+    ///
+    /// `ids` are the items at positions `from..from + ids.len()` of `total`. A sync walks the
+    /// list in chunks; positions are a snapshot hint only (items may come and go between
+    /// chunks; the next sync catches up).
+    Ids {
+        from: u32,
+        total: u32,
+        #[serde(borrow)]
+        ids: IdList<'a>,
+    },
 }
 
 impl Message<'_> {
     /// Number of variants this build knows (tags `0..VARIANTS`).
-    pub const VARIANTS: u32 = 13;
+    pub const VARIANTS: u32 = 16;
+}
+
+/// What a node did with one pushed item ([`Message::PushOutcome`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemOutcome {
+    /// Verified and stored now.
+    Stored,
+    /// Already held (idempotent success).
+    Duplicate,
+    /// Not a well-formed item of its kind.
+    Malformed,
+    /// The signature does not verify for the node's chain.
+    BadSignature,
+    /// Does not fit one radio frame.
+    TooLarge,
+    /// The node's store is full; push again later.
+    StoreFull,
+    /// The signer is not in the node's member filter.
+    NotMember,
+    /// The signer used up its airtime quota on this node; push again later.
+    Quota,
+    Unknown(u8),
+}
+
+impl ItemOutcome {
+    pub const fn from_u8(b: u8) -> Self {
+        match b {
+            0 => Self::Stored,
+            1 => Self::Duplicate,
+            2 => Self::Malformed,
+            3 => Self::BadSignature,
+            4 => Self::TooLarge,
+            5 => Self::StoreFull,
+            6 => Self::NotMember,
+            7 => Self::Quota,
+            other => Self::Unknown(other),
+        }
+    }
+
+    pub const fn to_u8(self) -> u8 {
+        match self {
+            Self::Stored => 0,
+            Self::Duplicate => 1,
+            Self::Malformed => 2,
+            Self::BadSignature => 3,
+            Self::TooLarge => 4,
+            Self::StoreFull => 5,
+            Self::NotMember => 6,
+            Self::Quota => 7,
+            Self::Unknown(b) => b,
+        }
+    }
+
+    /// The node holds the item afterwards: the host may mark it delivered.
+    pub const fn delivered(self) -> bool {
+        matches!(self, Self::Stored | Self::Duplicate)
+    }
+
+    /// Retrying later may succeed.
+    pub const fn retryable(self) -> bool {
+        matches!(self, Self::StoreFull | Self::Quota | Self::Unknown(_))
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Stored => "stored",
+            Self::Duplicate => "duplicate",
+            Self::Malformed => "malformed",
+            Self::BadSignature => "bad-signature",
+            Self::TooLarge => "too-large",
+            Self::StoreFull => "store-full",
+            Self::NotMember => "not-member",
+            Self::Quota => "quota",
+            Self::Unknown(_) => "unknown",
+        }
+    }
 }
 
 /// Handshake-level greeting inside the encrypted session.
@@ -265,6 +362,9 @@ pub enum ErrorCode {
     BadConfig,
     /// An item failed its signature check.
     BadItem,
+    /// The node is paired with another host (or the host does not trust the node's key): the
+    /// session is closed. Pair again to replace the pinned key.
+    NotPaired,
     Unknown(u16),
 }
 
@@ -278,6 +378,7 @@ impl From<u16> for ErrorCode {
             5 => Self::StoreFull,
             6 => Self::BadConfig,
             7 => Self::BadItem,
+            8 => Self::NotPaired,
             other => Self::Unknown(other),
         }
     }
@@ -293,6 +394,7 @@ impl From<ErrorCode> for u16 {
             ErrorCode::StoreFull => 5,
             ErrorCode::BadConfig => 6,
             ErrorCode::BadItem => 7,
+            ErrorCode::NotPaired => 8,
             ErrorCode::Unknown(v) => v,
         }
     }
@@ -497,7 +599,9 @@ impl<'a> Envelope<'a> {
         match &self.message {
             Message::PushItems { batch: b } | Message::Receipts { batch: b } => batch(b),
             Message::PullRequest(p) => ids(&p.want),
-            Message::ReconcileResponse { missing, .. } => ids(missing),
+            Message::ReconcileResponse { missing, .. } | Message::Ids { ids: missing, .. } => {
+                ids(missing)
+            }
             Message::ConfigSet(p) => p.name.map_or(Ok(()), name),
             Message::Config(c) => name(c.name),
             _ => Ok(()),

@@ -58,8 +58,8 @@ pub use framing::{
     NOISE_TAG_LEN, PACKET_TYPE_LEN, encode_frame, encoded_len,
 };
 pub use message::{
-    Batch, Config, ConfigPatch, Envelope, ErrorCode, Hello, IdList, MAX_NAME_LEN, Message,
-    PROTOCOL_VERSION, Packet, PacketType, PullRequest, Role, Status,
+    Batch, Config, ConfigPatch, Envelope, ErrorCode, Hello, IdList, ItemOutcome, MAX_NAME_LEN,
+    Message, PROTOCOL_VERSION, Packet, PacketType, PullRequest, Role, Status,
 };
 
 use core::fmt;

@@ -1,0 +1,57 @@
+//! `toile pair`: pin a node's static key (and let the node pin this bridge's).
+
+use std::process::ExitCode;
+
+use toile_host::link::noise::{FilePinStore, NoiseLink, PinStore, fingerprint};
+use toile_host::link::{AnyLink, with_timeout};
+use toile_host::sync::host_hello;
+
+use super::sync::{DataArgs, LinkArgs, runtime};
+
+#[derive(clap::Args, Debug)]
+pub struct PairArgs {
+    #[command(flatten)]
+    link: LinkArgs,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: PairArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.data.dir()?;
+    let target = args.link.target()?;
+    let mut pins = FilePinStore::new(&dir)?;
+    let key = pins.load_or_create_static()?;
+    let timeout = args.data.timeout();
+    let node_key = runtime()?.block_on(async {
+        let link = with_timeout(timeout, AnyLink::open(&target)).await?;
+        // Pairing trusts whatever key the node presents: the user compares fingerprints.
+        let mut s = with_timeout(timeout, NoiseLink::connect(link, &key, |_| Ok(()))).await?;
+        s.send(host_hello()).await?;
+        // The node answers Hello only if it accepted (pinned) this host.
+        with_timeout(timeout, s.recv()).await?;
+        anyhow::Ok(*s.remote())
+    })?;
+    pins.pin(&args.data.peer, &node_key)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "peer": args.data.peer,
+                "node_fingerprint": fingerprint(&node_key),
+                "node_key": hex::encode(node_key),
+                "host_fingerprint": key.fingerprint(),
+            })
+        );
+    } else {
+        println!(
+            "paired with node {} as {:?}: check that the node's console shows the same fingerprint",
+            fingerprint(&node_key),
+            args.data.peer
+        );
+        println!("this bridge: {}", key.fingerprint());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,143 @@
+//! `toile node --emulate`: the tokio driver of a [`NodeService`] over a pty or TCP.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use toile_proto::engine::{self, DEFAULT_HOP_LIMIT, DEFAULT_ITEM_TTL_US, DutyRule};
+use toile_proto::radio::NodeAddr;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::{FileStore, NODE_ITEMS, NodeConfig, NodeEvent, NodeService, NodeStore, items};
+use crate::link::noise::{FilePinStore, NoiseError, PinStore, REKEY_INTERVAL, fingerprint};
+
+/// The emulated node: the engine tracks as many items as the store holds.
+pub type EmulatedNode = NodeService<FileStore, NODE_ITEMS>;
+
+/// Pin-store name of the paired host on a node.
+pub const HOST_PEER: &str = "host";
+
+/// Why the emulated node stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Noise(#[from] NoiseError),
+    #[error("node state in {path}: {source} (check --state DIR)")]
+    State {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open a pty: {0}")]
+    Pty(tokio_serial::Error),
+    #[error("cannot listen on {addr}: {source} (is the port in use?)")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("link: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Microseconds since [`NODE_EPOCH_UNIX_US`]: the engine's `now` (expiry survives restarts).
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .saturating_sub(NODE_EPOCH_UNIX_US)
+}
+
+/// The emulated node's clock counts from 2026-01-01T00:00:00Z, not from 1970: the engine keeps
+/// its timers in 0.1 s ticks of a `u32` (13.6 years from the driver's epoch, like a board's
+/// clock counting from boot), and persisted expiries must survive a restart, so the node needs
+/// one fixed epoch that is recent.
+pub const NODE_EPOCH_UNIX_US: u64 = 1_767_225_600_000_000;
+
+/// The engine configuration of an emulated node (a LongFast EU868 node at 10 % duty).
+pub fn engine_config(addr: u16) -> engine::Config {
+    engine::Config {
+        addr: NodeAddr(addr),
+        bridge: false,
+        profile: items::dev_profile(),
+        modulation: crate::sim::phy::Preset::LongFast.modulation(),
+        duty: DutyRule::PerHour {
+            budget_us: 360_000_000,
+        },
+        seed: u64::from(addr),
+        hop_limit: DEFAULT_HOP_LIMIT,
+        item_ttl_us: DEFAULT_ITEM_TTL_US,
+    }
+}
+
+/// Open the node's state: static key, pinned host and item log under `dir`.
+pub fn open_node(dir: &Path, pairing: bool, name: &str) -> Result<EmulatedNode, NodeError> {
+    let mut pins = FilePinStore::new(dir).map_err(NoiseError::from)?;
+    let static_key = pins.load_or_create_static()?;
+    let pinned_host = pins.pinned(HOST_PEER).map_err(NoiseError::from)?;
+    let path = dir.join("items.log");
+    let store = FileStore::open(&path, NODE_ITEMS).map_err(|source| NodeError::State {
+        path: path.clone(),
+        source,
+    })?;
+    let config = NodeConfig {
+        engine: engine_config(1),
+        static_key,
+        pinned_host,
+        pairing,
+        name: name.to_owned(),
+        rekey_interval: REKEY_INTERVAL,
+    };
+    Ok(NodeService::new(config, store, now_us()))
+}
+
+/// Print console events; persist a new pairing.
+pub fn drain_events(node: &mut EmulatedNode, state: &Path) -> Result<(), NodeError> {
+    while let Some(ev) = node.poll_event() {
+        match ev {
+            NodeEvent::Paired { host_key } => {
+                FilePinStore::new(state)
+                    .and_then(|mut p| p.pin(HOST_PEER, &host_key))
+                    .map_err(NoiseError::from)?;
+                println!(
+                    "paired with host {} (compare with the bridge)",
+                    fingerprint(&host_key)
+                );
+            }
+            NodeEvent::Session { host } => println!("session with host {host}"),
+            NodeEvent::Refused { host } => {
+                println!("refused host {host}: not the paired host (it was told)")
+            }
+            NodeEvent::RefusedByHost { message } => {
+                println!("the host refused this node: {message}")
+            }
+            NodeEvent::Dropped { reason } => println!("dropped: {reason}"),
+            NodeEvent::Stored { stored, refused } => {
+                println!("push: {stored} stored, {refused} refused")
+            }
+            NodeEvent::StoreError { message } => println!("store error: {message}"),
+        }
+    }
+    Ok(())
+}
+
+/// Serve one byte stream until it ends (EOF or error); `on_events` drains the console
+/// events after every input ([`drain_events`] for the CLI).
+pub async fn serve_stream<S: NodeStore, const N: usize, T: AsyncRead + AsyncWrite + Unpin>(
+    node: &mut NodeService<S, N>,
+    stream: &mut T,
+    on_events: &mut dyn FnMut(&mut NodeService<S, N>) -> Result<(), NodeError>,
+) -> Result<(), NodeError> {
+    let mut buf = vec![0u8; 16_384];
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == Some(5) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        node.handle_bytes(now_us(), buf.get(..n).unwrap_or_default());
+        while let Some(out) = node.poll_transmit() {
+            stream.write_all(&out).await?;
+        }
+        stream.flush().await?;
+        on_events(node)?;
+    }
+}
