@@ -2,7 +2,6 @@
 //! service, against baselines measured in the same process. `toile bench gen-items`: queue
 //! generated signed items in a bridge's outbox (tests, demos).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -12,12 +11,14 @@ use toile_host::link::noise::{NoiseLink, StaticKey};
 use toile_host::node::items::{dev_profile, signed_items};
 use toile_host::node::run::{EmulatedNode, engine_config, now_us, serve_stream};
 use toile_host::node::{FileStore, NODE_ITEMS, NodeConfig, NodeService};
-use toile_host::sync::{FileSyncStore, MemSyncStore, SyncOptions, sync};
+use toile_host::store::{NewOutbox, OutboxState, ProfileKind, Timestamp};
+use toile_host::sync::{MemSyncStore, SyncOptions, sync};
+use toile_proto::item::Item;
 use toile_proto::link::NOISE_TAG_LEN;
 
 use super::sync::runtime;
 
-#[derive(clap::Subcommand, Debug)]
+#[derive(clap::Subcommand)]
 pub enum BenchCommand {
     /// Push signed items with Noise over a pty pair through the node service; print items/s,
     /// KiB/s and framing overhead against baselines run side by side.
@@ -37,11 +38,13 @@ pub struct LinkBenchArgs {
     json: bool,
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args)]
 pub struct GenArgs {
-    /// Bridge data directory.
+    #[command(flatten)]
+    data: super::keys::DataArgs,
+    /// Chain snapshot to sign for [default: the last imported].
     #[arg(long)]
-    data: PathBuf,
+    chain: Option<String>,
     #[arg(long, default_value_t = 100)]
     count: usize,
     #[arg(long, default_value_t = 2)]
@@ -53,20 +56,58 @@ pub struct GenArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Link(a) => link(a),
-        BenchCommand::GenItems(a) => {
-            let mut store = FileSyncStore::open(&a.data)?;
-            let new = store.enqueue(&signed_items(a.seed, a.count, &dev_profile()))?;
-            if a.json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "queued": new, "outbox": store.outbox_len() })
-                );
-            } else {
-                println!("queued {new} items; outbox holds {}", store.outbox_len());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        BenchCommand::GenItems(a) => gen_items(a),
     }
+}
+
+/// Generated transfers signed for the store's chain snapshot, queued like `toile pay` does
+/// (one transaction for all).
+fn gen_items(a: GenArgs) -> anyhow::Result<ExitCode> {
+    let mut store = a.data.open()?;
+    let profile = store.profile(a.chain.as_deref())?.with_context(
+        || "no chain snapshot in the store: import one first (`toile chain import FILE.json`)",
+    )?;
+    let ProfileKind::V2s { chain, .. } = profile.kind else {
+        anyhow::bail!(
+            "snapshot {:?} is a v1 currency: generated items are v2s transfers",
+            profile.name
+        );
+    };
+    let mut queue = Vec::with_capacity(a.count);
+    for (kind, bytes) in signed_items(a.seed, a.count, &chain) {
+        let Ok(Item::Extrinsic(x)) = Item::parse(kind, &bytes) else {
+            anyhow::bail!("the generator made an item that does not parse (a bug)");
+        };
+        let (account, nonce) = (*x.signer(), x.nonce());
+        queue.push(NewOutbox {
+            kind,
+            bytes,
+            chain: profile.name.clone(),
+            account,
+            nonce: Some(nonce),
+            what: "generated".into(),
+            intent: serde_json::json!({ "seed": a.seed }),
+            spends: Vec::new(),
+        });
+    }
+    let new = store.queue_signed(&queue, Timestamp::now())?;
+    let queued = store
+        .outbox_counts()?
+        .into_iter()
+        .find(|(s, _)| *s == OutboxState::Queued)
+        .map_or(0, |(_, n)| n);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({ "queued": new, "outbox": queued, "chain": profile.name })
+        );
+    } else {
+        println!(
+            "queued {new} items signed for {:?}; {queued} items wait in the outbox",
+            profile.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The 115 200-baud serial link of a Meshtastic-style USB console: 10 bits per byte.
@@ -84,7 +125,7 @@ fn link(a: LinkBenchArgs) -> anyhow::Result<ExitCode> {
     let host_key = StaticKey::generate()?;
     let node_key = StaticKey::generate()?;
     let config = || NodeConfig {
-        engine: engine_config(1),
+        engine: engine_config(1, dev_profile()),
         static_key: node_key.clone(),
         pinned_host: Some(host_key.public),
         pairing: false,

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use toile_host::node::NodeStore as _;
-use toile_host::node::items::{dev_profile, signed_items};
-use toile_host::node::run::{drain_events, now_us, open_node, serve_stream};
+use toile_host::node::items::signed_items;
+use toile_host::node::run::{NodeChain, drain_events, node_chain, now_us, open_node, serve_stream};
 use toile_proto::engine::Store as _;
 
 use super::sync::runtime;
@@ -22,7 +22,11 @@ pub struct NodeArgs {
     /// Serve the link on a TCP address, e.g. 127.0.0.1:7000.
     #[arg(long)]
     tcp: Option<String>,
-    /// Directory of the node's state: static key, paired host, items.
+    /// Verify items for this chain: a `toile chain import` snapshot file (v2s), remembered in
+    /// --state for later starts [default: the one remembered, else a development chain].
+    #[arg(long, value_name = "SNAPSHOT.json")]
+    chain: Option<PathBuf>,
+    /// Directory of the node's state: static key, paired host, chain profile, items.
     #[arg(long)]
     state: PathBuf,
     /// Pairing mode: pin the next host that connects (also the case when none is paired).
@@ -45,10 +49,11 @@ pub struct NodeArgs {
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.state)
         .with_context(|| format!("creating {}", args.state.display()))?;
-    let mut node = open_node(&args.state, args.pair, &args.name)?;
+    let chain = node_chain(&args.state, args.chain.as_deref())?;
+    let mut node = open_node(&args.state, args.pair, &args.name, &chain)?;
     if args.preload > 0 && node.engine().store().is_empty() {
         let now = now_us();
-        for (kind, bytes) in signed_items(args.seed, args.preload, &dev_profile()) {
+        for (kind, bytes) in signed_items(args.seed, args.preload, &chain.profile) {
             node.submit(now, kind, &bytes)
                 .map_err(|e| anyhow::anyhow!("preloading: {e}"))?;
         }
@@ -65,7 +70,14 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("listening on {addr} (in use?)"))?;
             let local = listener.local_addr()?;
-            announce(&args, &node.fingerprint(), "tcp", &local.to_string(), items);
+            announce(
+                &args,
+                &chain,
+                &node.fingerprint(),
+                "tcp",
+                &local.to_string(),
+                items,
+            );
             loop {
                 let (mut sock, _) = listener.accept().await?;
                 sock.set_nodelay(true)?;
@@ -86,7 +98,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
                 .set_exclusive(false)
                 .context("pty: clearing exclusive mode")?;
             let path = tokio_serial::SerialPort::name(&slave).unwrap_or_default();
-            announce(&args, &node.fingerprint(), "pty", &path, items);
+            announce(&args, &chain, &node.fingerprint(), "pty", &path, items);
             serve_stream(&mut node, &mut master, &mut |n| {
                 drain_events(n, &args.state)
             })
@@ -98,14 +110,18 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn announce(args: &NodeArgs, fp: &str, kind: &str, at: &str, items: usize) {
+fn announce(args: &NodeArgs, chain: &NodeChain, fp: &str, kind: &str, at: &str, items: usize) {
     if args.json {
         println!(
             "{}",
-            serde_json::json!({ kind: at, "fingerprint": fp, "items": items })
+            serde_json::json!({
+                kind: at, "fingerprint": fp, "items": items, "chain": chain.name,
+                "genesis_hash": hex::encode(chain.profile.genesis_hash),
+            })
         );
     } else {
         println!("emulated node {:?}: fingerprint {fp}", args.name);
+        println!("verifying items for chain {}", chain.describe());
         println!("{kind}: {at}");
         println!("{items} items in store; waiting for a host (Ctrl-C to stop)");
     }

@@ -2,13 +2,13 @@
 
 use std::process::ExitCode;
 
-use toile_host::link::noise::{FilePinStore, NoiseLink, PinStore, fingerprint};
+use toile_host::link::noise::{NoiseLink, PinStore, fingerprint};
 use toile_host::link::{AnyLink, with_timeout};
 use toile_host::sync::host_hello;
 
 use super::sync::{DataArgs, LinkArgs, runtime};
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args)]
 pub struct PairArgs {
     #[command(flatten)]
     link: LinkArgs,
@@ -20,9 +20,8 @@ pub struct PairArgs {
 }
 
 pub fn run(args: PairArgs) -> anyhow::Result<ExitCode> {
-    let dir = args.data.dir()?;
     let target = args.link.target()?;
-    let mut pins = FilePinStore::new(&dir)?;
+    let mut pins = args.data.store.open()?;
     let key = pins.load_or_create_static()?;
     let timeout = args.data.timeout();
     let node_key = runtime()?.block_on(async {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 use toile_host::store::Timestamp;
+use toile_proto::link::Status;
 
 use super::keys::DataArgs;
 
@@ -90,8 +91,24 @@ pub fn run(a: StatusArgs) -> anyhow::Result<ExitCode> {
                 s.already,
                 if s.complete { "" } else { " (interrupted)" }
             );
-            match &s.node_status {
-                Some(n) => println!("node      {n}"),
+            match s
+                .node_status
+                .clone()
+                .and_then(|v| serde_json::from_value::<Status>(v).ok())
+            {
+                Some(n) => {
+                    println!(
+                        "node      {} items, store {}/{} B, airtime {}/{} ms per {} s window, {} neighbours, up {} s",
+                        n.store_items,
+                        n.store_used_bytes,
+                        n.store_capacity_bytes,
+                        n.airtime_used_ms,
+                        n.airtime_budget_ms,
+                        n.duty_window_s,
+                        n.neighbours,
+                        n.uptime_s
+                    );
+                }
                 None => println!("node      no status reported"),
             }
         }

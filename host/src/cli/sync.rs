@@ -1,5 +1,5 @@
 //! `toile sync`: reconcile the bridge's store with a node (push the outbox, pull the rest).
-//! Also the link options and data directory shared with `toile pair`.
+//! Also the link options and data options shared with `toile pair`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use toile_host::link::noise::{FilePinStore, NoiseLink, PinStore, require_pinned};
+use toile_host::link::noise::{NoiseLink, PinStore, require_pinned};
 use toile_host::link::{AnyLink, Target, with_timeout};
-use toile_host::sync::{FileSyncStore, Progress, SyncOptions, sync};
+use toile_host::sync::{PeerSync, Progress, SyncOptions, refusal, sync};
+use toile_proto::link::ItemOutcome;
 
 /// Which node to talk to, and where the bridge keeps its keys and items.
 #[derive(clap::Args, Debug)]
@@ -41,12 +42,11 @@ impl LinkArgs {
     }
 }
 
-/// The bridge's data directory and the name of the paired node.
-#[derive(clap::Args, Debug)]
+/// The bridge's store and the name of the paired node.
+#[derive(clap::Args)]
 pub struct DataArgs {
-    /// Where the bridge keeps its keys and store [default: $XDG_DATA_HOME/toile].
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: super::keys::DataArgs,
     /// Name under which the node's key is pinned (one bridge may pair with several nodes).
     #[arg(long, default_value = "node")]
     pub peer: String,
@@ -56,24 +56,12 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    pub fn dir(&self) -> anyhow::Result<PathBuf> {
-        if let Some(d) = &self.data {
-            return Ok(d.clone());
-        }
-        if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
-            return Ok(PathBuf::from(x).join("toile"));
-        }
-        let home =
-            std::env::var_os("HOME").context("neither --data, $XDG_DATA_HOME nor $HOME is set")?;
-        Ok(PathBuf::from(home).join(".local/share/toile"))
-    }
-
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout.max(1))
     }
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args)]
 pub struct SyncArgs {
     #[command(flatten)]
     link: LinkArgs,
@@ -93,13 +81,14 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let dir = args.data.dir()?;
     let target = args.link.target()?;
-    let pins = FilePinStore::new(&dir)?;
-    let mut keys = pins.clone();
-    let key = keys.load_or_create_static()?;
-    let trust = require_pinned(&pins, &args.data.peer)?;
-    let mut store = FileSyncStore::open(&dir)?;
+    let mut db = args.data.store.open()?;
+    let key = db.load_or_create_static()?;
+    let trust = require_pinned(&db, &args.data.peer)?;
+    let mut store = PeerSync {
+        store: &mut db,
+        peer: &args.data.peer,
+    };
     let timeout = args.data.timeout();
     let bar = ProgressBar::new(0);
     if args.json {
@@ -133,11 +122,16 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     });
     bar.finish_and_clear();
     let summary = summary.with_context(|| format!("sync with {target} stopped (everything received so far is saved; run `toile sync` again to resume)"))?;
+    let counts: serde_json::Map<String, serde_json::Value> = db
+        .outbox_counts()?
+        .iter()
+        .map(|(s, n)| (s.as_str().to_owned(), (*n).into()))
+        .collect();
+    let queued = counts.get("queued").and_then(|v| v.as_u64()).unwrap_or(0);
     if args.json {
         let mut v = serde_json::to_value(&summary)?;
         if let Some(o) = v.as_object_mut() {
-            o.insert("bridge_item_records".into(), store.item_records.into());
-            o.insert("outbox".into(), store.outbox_len().into());
+            o.insert("outbox".into(), counts.into());
         }
         println!("{v}");
     } else {
@@ -153,6 +147,11 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             summary.pulled,
             summary.missing
         );
+        for o in REFUSALS {
+            if let (Some(n), Some(why)) = (summary.outcomes.get(o.as_str()), refusal(o)) {
+                println!("{n} items refused by the node, {why}");
+            }
+        }
         println!(
             "node holds {} items, bridge {} ({}); {} link bytes in {} ms",
             summary.node_items,
@@ -165,12 +164,19 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             summary.wire_bytes,
             summary.elapsed_ms
         );
-        if store.outbox_len() > 0 {
+        if queued > 0 {
             println!(
-                "{} items stay in the outbox (refused or not delivered)",
-                store.outbox_len()
+                "{queued} items stay queued for the next sync (the node was full or over quota)"
             );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Outcomes that refuse an item for good (see [`refusal`]).
+const REFUSALS: [ItemOutcome; 4] = [
+    ItemOutcome::BadSignature,
+    ItemOutcome::Malformed,
+    ItemOutcome::TooLarge,
+    ItemOutcome::NotMember,
+];

@@ -10,8 +10,9 @@
 //!   console); the node pins the host's key in pairing mode. Afterwards an unknown key is
 //!   refused with [`NoiseError::UnknownKey`] on the side that sees it, and the other side gets
 //!   an [`ErrorCode::NotPaired`] message inside the session.
-//! - [`PinStore`] keeps the own static keypair and pinned peers; [`FilePinStore`] is the
-//!   file-backed implementation (the SQLite store implements it at merge time).
+//! - [`PinStore`] keeps the own static keypair and pinned peers: the bridge's SQLite
+//!   [`crate::store::Store`] implements it, the emulated node's state directory uses
+//!   [`FilePinStore`] (a board keeps two small records in flash, not a database).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -415,6 +416,8 @@ pub enum PinError {
     },
     #[error("corrupt key file {0}: remove it and pair again")]
     Corrupt(PathBuf),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Where a device keeps its static keypair and the keys of the peers it paired with.
@@ -555,7 +558,7 @@ impl PinStore for FilePinStore {
 pub fn require_pinned(
     pins: &dyn PinStore,
     peer: &str,
-) -> Result<impl FnOnce(&[u8; 32]) -> Result<(), NoiseError>, NoiseError> {
+) -> Result<impl FnOnce(&[u8; 32]) -> Result<(), NoiseError> + use<>, NoiseError> {
     let pinned = pins.pinned(peer)?.ok_or_else(|| NoiseError::NotPaired {
         peer: peer.to_owned(),
     })?;

@@ -10,9 +10,8 @@ use crate::wallet::Keypair;
 /// `i / SIGNERS`, so every item is unique.
 pub const SIGNERS: usize = 16;
 
-/// The chain the emulated node verifies against and the generator signs for: a development
-/// profile (no real chain is involved yet).
-// TODO(lead, at merge): use the same profile as `toile pay`/`toile certify` (store branch).
+/// A development chain profile: what the emulated node verifies against when it was never
+/// given a snapshot (`toile node --emulate --chain`), and what the link benchmark signs for.
 pub fn dev_profile() -> ChainProfile {
     ChainProfile {
         genesis_hash: blake2_256(b"toile dev chain"),

@@ -108,6 +108,19 @@ pub enum StoreError {
     PinConflict(String),
 }
 
+impl StoreError {
+    /// Fill in the file path of a SQLite error raised by a helper that does not know it.
+    fn with_path(self, path: &str) -> Self {
+        match self {
+            Self::Sqlite { path: p, source } if p.is_empty() => Self::Sqlite {
+                path: path.to_owned(),
+                source,
+            },
+            other => other,
+        }
+    }
+}
+
 /// The schema, one forward-only step per version. Never edit a released step; add one.
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)

@@ -199,61 +199,31 @@ impl Store {
             tx: &tx,
             path: &path,
         })?;
-        let id = Item::parse(new.kind, &new.bytes)
-            .map_err(|e| StoreError::InvalidItem(e.to_string()))?
-            .id();
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT seq FROM outbox WHERE item_id = ?1",
-                [&id.0[..]],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql)?;
-        if let Some(seq) = existing {
-            return Err(StoreError::AlreadyQueued(seq).into());
-        }
-        // The item may already be known from the mesh: then it is only added to the outbox.
-        tx.execute(
-            "INSERT OR IGNORE INTO items (id, kind, bytes, origin, first_seen)
-             VALUES (?1, ?2, ?3, 'local', ?4)",
-            params![&id.0[..], new.kind.to_u8(), new.bytes, now.0],
-        )
-        .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO outbox (item_id, chain, account, nonce, what, intent, state, created, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7)",
-            params![
-                &id.0[..],
-                new.chain,
-                &new.account[..],
-                new.nonce,
-                new.what,
-                new.intent.to_string(),
-                now.0
-            ],
-        )
-        .map_err(sql)?;
-        let seq = tx.last_insert_rowid();
-        for s in &new.spends {
-            let n = tx
-                .execute(
-                    "UPDATE v1_sources SET spent_by = ?1
-                     WHERE profile = ?2 AND kind = ?3 AND identifier = ?4 AND pos = ?5
-                       AND spent_by IS NULL",
-                    params![&id.0[..], new.chain, s.kind, s.identifier, s.pos],
-                )
-                .map_err(sql)?;
-            if n != 1 {
-                return Err(StoreError::SourceSpent(format!(
-                    "{}:{}:{}",
-                    s.kind, s.identifier, s.pos
-                ))
-                .into());
+        let queued = insert_outbox(&tx, &new, now).map_err(|e| e.with_path(&path))?;
+        tx.commit().map_err(sql)?;
+        Ok(queued)
+    }
+
+    /// Queue items that are already signed (generated test and demo data), in one
+    /// transaction. Items already in the outbox are skipped; returns how many were queued.
+    pub fn queue_signed(
+        &mut self,
+        items: &[NewOutbox],
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let path = self.path.display().to_string();
+        let tx = self.immediate()?;
+        let mut n = 0;
+        for new in items {
+            match insert_outbox(&tx, new, now).map_err(|e| e.with_path(&path)) {
+                Ok(_) => n += 1,
+                Err(StoreError::AlreadyQueued(_)) => {}
+                Err(e) => return Err(e),
             }
         }
-        tx.commit().map_err(sql)?;
-        Ok(Queued { seq, item_id: id })
+        tx.commit()
+            .map_err(|source| StoreError::Sqlite { path, source })?;
+        Ok(n)
     }
 
     /// Outbox entries (all, or in one state), oldest first.
@@ -330,6 +300,32 @@ impl Store {
     /// A node acknowledged these items: `queued` → `pushed`, in one transaction. Returns
     /// how many changed (items already further along are left alone).
     pub fn mark_pushed(&mut self, ids: &[ItemId], now: Timestamp) -> Result<usize, StoreError> {
+        self.record_push(ids, &[], "", now)
+    }
+
+    /// Record an outcome heard from `source` (a node name, `chain`): a receipt row, and the
+    /// outbox state when the item is ours. Idempotent.
+    pub fn record_outcome(
+        &mut self,
+        id: &ItemId,
+        outcome: &Outcome,
+        source: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.record_push(&[], &[(*id, outcome.clone())], source, now)
+            .map(drop)
+    }
+
+    /// What a push to node `source` did, in one transaction: `pushed` items go `queued` →
+    /// `pushed`; each of `outcomes` is recorded as by [`Store::record_outcome`]. Returns how
+    /// many items went to `pushed`.
+    pub fn record_push(
+        &mut self,
+        pushed: &[ItemId],
+        outcomes: &[(ItemId, Outcome)],
+        source: &str,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
         let path = self.path.display().to_string();
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -344,59 +340,119 @@ impl Store {
                      WHERE item_id = ?1 AND state = 'queued'",
                 )
                 .map_err(sql)?;
-            for id in ids {
+            for id in pushed {
                 n += st.execute(params![&id.0[..], now.0]).map_err(sql)?;
             }
+        }
+        for (id, outcome) in outcomes {
+            outcome_in(&tx, id, outcome, source, now).map_err(sql)?;
         }
         tx.commit().map_err(sql)?;
         Ok(n)
     }
+}
 
-    /// Record an outcome heard from `source` (a node name, `chain`): a receipt row, and the
-    /// outbox state when the item is ours. Idempotent.
-    pub fn record_outcome(
-        &mut self,
-        id: &ItemId,
-        outcome: &Outcome,
-        source: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let (state, detail) = match outcome {
-            Outcome::OnChain => (OutboxState::OnChain, None),
-            Outcome::Refused(why) => (OutboxState::Refused, Some(why.as_str())),
-        };
-        let path = self.path.display().to_string();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        let known: bool = tx
-            .query_row("SELECT 1 FROM items WHERE id = ?1", [&id.0[..]], |_| Ok(()))
-            .optional()
-            .map_err(sql)?
-            .is_some();
-        if !known {
-            // A receipt for an item we never saw: nothing to attach it to.
-            return Ok(());
-        }
-        tx.execute(
-            "INSERT OR IGNORE INTO receipts (item_id, outcome, detail, source, at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![&id.0[..], state.as_str(), detail, source, now.0],
-        )
-        .map_err(sql)?;
-        tx.execute(
-            "UPDATE items SET status = ?2 WHERE id = ?1",
-            params![&id.0[..], state.as_str()],
-        )
-        .map_err(sql)?;
-        tx.execute(
-            "UPDATE outbox SET state = ?2, detail = ?3, updated = ?4
-             WHERE item_id = ?1 AND state IN ('queued', 'pushed')",
-            params![&id.0[..], state.as_str(), detail, now.0],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)
+/// [`Store::record_outcome`] inside `tx`.
+fn outcome_in(
+    tx: &rusqlite::Transaction<'_>,
+    id: &ItemId,
+    outcome: &Outcome,
+    source: &str,
+    now: Timestamp,
+) -> Result<(), rusqlite::Error> {
+    let (state, detail) = match outcome {
+        Outcome::OnChain => (OutboxState::OnChain, None),
+        Outcome::Refused(why) => (OutboxState::Refused, Some(why.as_str())),
+    };
+    let known = tx
+        .query_row("SELECT 1 FROM items WHERE id = ?1", [&id.0[..]], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !known {
+        // A receipt for an item we never saw: nothing to attach it to.
+        return Ok(());
     }
+    tx.execute(
+        "INSERT OR IGNORE INTO receipts (item_id, outcome, detail, source, at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![&id.0[..], state.as_str(), detail, source, now.0],
+    )?;
+    tx.execute(
+        "UPDATE items SET status = ?2 WHERE id = ?1",
+        params![&id.0[..], state.as_str()],
+    )?;
+    tx.execute(
+        "UPDATE outbox SET state = ?2, detail = ?3, updated = ?4
+         WHERE item_id = ?1 AND state IN ('queued', 'pushed')",
+        params![&id.0[..], state.as_str(), detail, now.0],
+    )?;
+    Ok(())
+}
+
+/// Insert one signed item and its outbox row (and spend its v1 sources) inside `tx`.
+/// SQLite errors come back with an empty path: the caller adds it ([`StoreError::with_path`]).
+fn insert_outbox(
+    tx: &rusqlite::Transaction<'_>,
+    new: &NewOutbox,
+    now: Timestamp,
+) -> Result<Queued, StoreError> {
+    let sql = |source| StoreError::Sqlite {
+        path: String::new(),
+        source,
+    };
+    let id = Item::parse(new.kind, &new.bytes)
+        .map_err(|e| StoreError::InvalidItem(e.to_string()))?
+        .id();
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT seq FROM outbox WHERE item_id = ?1",
+            [&id.0[..]],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    if let Some(seq) = existing {
+        return Err(StoreError::AlreadyQueued(seq));
+    }
+    // The item may already be known from the mesh: then it is only added to the outbox.
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO items (id, kind, bytes, origin, first_seen)
+         VALUES (?1, ?2, ?3, 'local', ?4)",
+    )
+    .and_then(|mut st| st.execute(params![&id.0[..], new.kind.to_u8(), new.bytes, now.0]))
+    .map_err(sql)?;
+    tx.prepare_cached(
+        "INSERT INTO outbox (item_id, chain, account, nonce, what, intent, state, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            &id.0[..],
+            new.chain,
+            &new.account[..],
+            new.nonce,
+            new.what,
+            new.intent.to_string(),
+            now.0
+        ])
+    })
+    .map_err(sql)?;
+    let seq = tx.last_insert_rowid();
+    for s in &new.spends {
+        let n = tx
+            .execute(
+                "UPDATE v1_sources SET spent_by = ?1
+                 WHERE profile = ?2 AND kind = ?3 AND identifier = ?4 AND pos = ?5
+                   AND spent_by IS NULL",
+                params![&id.0[..], new.chain, s.kind, s.identifier, s.pos],
+            )
+            .map_err(sql)?;
+        if n != 1 {
+            return Err(StoreError::SourceSpent(format!(
+                "{}:{}:{}",
+                s.kind, s.identifier, s.pos
+            )));
+        }
+    }
+    Ok(Queued { seq, item_id: id })
 }

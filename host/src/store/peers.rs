@@ -74,6 +74,24 @@ impl Store {
         }
     }
 
+    /// Pin `public` under `name`, replacing any key pinned there (pairing again with a
+    /// replaced device), in one statement.
+    pub fn repin_peer(
+        &mut self,
+        name: &str,
+        public: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO pinned_peers (name, public, pinned_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(name) DO UPDATE SET public = excluded.public, pinned_at = excluded.pinned_at",
+                params![name, &public[..], now.0],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     /// Forget a pinned peer; returns whether it was pinned.
     pub fn unpin_peer(&mut self, name: &str) -> Result<bool, StoreError> {
         self.conn

@@ -16,9 +16,9 @@
 //! pushed item answers `Duplicate` (which also counts as delivered). The next sync starts
 //! over and only moves what is still missing.
 
-mod file;
+mod sqlite;
 
-pub use file::{FileSyncStore, FileSyncStoreError};
+pub use sqlite::{PeerSync, refusal};
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;

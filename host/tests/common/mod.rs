@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use toile_host::link::noise::{REKEY_INTERVAL, StaticKey};
+use toile_host::node::items::dev_profile;
 use toile_host::node::run::{engine_config, now_us, serve_stream};
 use toile_host::node::{FileStore, NodeConfig, NodeEvent, NodeService};
 
@@ -12,7 +13,7 @@ pub type TestNode = NodeService<FileStore, TEST_ITEMS>;
 pub fn node(key: &StaticKey, pinned: Option<[u8; 32]>, store: FileStore) -> TestNode {
     NodeService::new(
         NodeConfig {
-            engine: engine_config(1),
+            engine: engine_config(1, dev_profile()),
             static_key: key.clone(),
             pinned_host: pinned,
             pairing: false,
