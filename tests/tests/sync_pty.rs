@@ -1,17 +1,19 @@
-//! Done-means of issue 4 on the real binary: an emulated node behind a real pty, pairing, a
-//! 10 000-item sync cut mid-way by killing the node, a restart on its state directory and a
-//! resumed sync: exact set equality on both sides, no duplicates.
-//!
-//! TODO(lead, at merge): queue the outbox with `toile pay` / `toile certify` and use the
-//! SQLite store once the `store` branch is in; this test uses `toile bench gen-items` and
-//! the file-backed `SyncStore`.
+//! Done-means of issue 4 on the real binary: a v2s chain snapshot imported by the bridge and
+//! given to an emulated node behind a real pty; pairing; real `toile pay` / `toile certify`
+//! items plus generated ones queued in the SQLite outbox; a 10 000-item sync cut mid-way by
+//! killing the node, a restart on its state directory and a resumed sync: exact set equality
+//! on both sides, no duplicates (checked in `toile.db`), and `toile status --json` showing the
+//! last sync and the node's status. Items signed for another chain come back refused.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use toile_tests::offline::{
+    Bridge, PAYER_PASSWORD, PAYER_SALT, g1_address, payer_public, seed_key,
+};
 
 /// `$TOILE_BIN` if set (a shared target directory may hold another worktree's build), else
 /// this build's binary.
@@ -19,14 +21,19 @@ fn toile_bin() -> std::path::PathBuf {
     std::env::var_os("TOILE_BIN").map_or_else(toile_tests::toile_bin, Into::into)
 }
 
-const PRELOAD: u64 = 10_000;
-const OUTBOX: u64 = 200;
+/// Items the node starts with, generated items queued on the bridge, and real ones
+/// (`toile pay` ×3, `toile certify` ×2): 10 000 in all.
+const PRELOAD: u64 = 9_800;
+const GENERATED: u64 = 195;
+const REAL: u64 = 5;
+const TOTAL: u64 = PRELOAD + GENERATED + REAL;
 
 /// A running `toile node --emulate --pty`, killed on drop.
 struct Node {
     child: Child,
     pty: String,
     fingerprint: String,
+    chain: String,
 }
 
 impl Drop for Node {
@@ -36,12 +43,16 @@ impl Drop for Node {
     }
 }
 
-fn start_node(state: &Path) -> Node {
-    let mut child = Command::new(toile_bin())
-        .args(["node", "--emulate", "--pty", "--json", "--preload"])
+fn start_node(state: &Path, chain: Option<&Path>) -> Node {
+    let mut cmd = Command::new(toile_bin());
+    cmd.args(["node", "--emulate", "--pty", "--json", "--preload"])
         .arg(PRELOAD.to_string())
         .arg("--state")
-        .arg(state)
+        .arg(state);
+    if let Some(c) = chain {
+        cmd.arg("--chain").arg(c);
+    }
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -56,62 +67,96 @@ fn start_node(state: &Path) -> Node {
         child,
         pty: v["pty"].as_str().expect("pty path").to_owned(),
         fingerprint: v["fingerprint"].as_str().expect("fingerprint").to_owned(),
+        chain: v["chain"].as_str().expect("chain").to_owned(),
     }
 }
 
-fn toile(args: &[&str], data: &Path) -> (bool, Value, String) {
-    let out = Command::new(toile_bin())
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .arg("--json")
-        .output()
-        .expect("run toile");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    (
-        out.status.success(),
-        v,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn sqlite_count(db: &Path, sql: &str) -> u64 {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open toile.db");
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c.query_row(sql, [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .unwrap_or(0)
+}
+
+fn v2s_snapshot(name: &str, genesis: u8) -> Value {
+    json!({
+        "format": 1, "kind": "v2s", "name": name, "taken_at": "block 1000",
+        "genesis_hash": format!("0x{}", hex::encode([genesis; 32])),
+        "spec_version": 1100, "tx_version": 1,
+        "accounts": [{ "address": g1_address(&payer_public()), "nonce": 0, "balance": "100.00" }],
+        "identities": [
+            { "name": "me", "index": 7, "address": g1_address(&payer_public()) },
+            { "name": "bob", "index": 42, "address": g1_address(&seed_key(0x44).1) },
+            { "name": "carol", "index": 43, "address": g1_address(&seed_key(0x45).1) },
+        ],
+    })
 }
 
 #[test]
 fn sync_10k_items_over_a_pty_survives_a_killed_node() {
-    let dir = tempfile::tempdir().unwrap();
-    let (state, data) = (dir.path().join("node"), dir.path().join("bridge"));
-    let mut node = start_node(&state);
+    let started = Instant::now();
+    let b = Bridge::new();
+    let node_dir = tempfile::tempdir().unwrap();
+    let state = node_dir.path().join("node");
+    let data = b.dir.path();
+    let db = data.join("toile.db");
+    let json = |args: &[&str]| b.json(args, "");
 
-    // Pair: both sides show the same node fingerprint.
-    let (ok, v, err) = toile(&["pair", "--port", &node.pty], &data);
-    assert!(ok, "pair: {err}");
+    // One chain for both: the bridge signs for the snapshot the node verifies against.
+    b.import(&v2s_snapshot("g1", 0xAB));
+    let snapshot = data.join("snapshot.json");
+    let mut node = start_node(&state, Some(&snapshot));
+    assert_eq!(node.chain, "g1");
+
+    let v = json(&["pair", "--port", &node.pty, "--json"]);
     assert_eq!(v["node_fingerprint"], node.fingerprint.as_str());
 
-    // The outbox: real signed items.
-    let (ok, v, err) = toile(
-        &["bench", "gen-items", "--count", &OUTBOX.to_string()],
-        &data,
-    );
-    assert!(ok, "gen-items: {err}");
-    assert_eq!(v["outbox"], OUTBOX);
+    // The outbox: real payments and certifications, then generated transfers.
+    let bob = g1_address(&seed_key(0x44).1);
+    for amount in ["12.50", "0.01", "3"] {
+        b.pay(&["--to", &bob, "--amount", amount]);
+    }
+    for who in ["bob", "carol"] {
+        b.json(
+            &[
+                "certify",
+                who,
+                "--salt",
+                PAYER_SALT,
+                "--password-stdin",
+                "--json",
+            ],
+            &format!("{PAYER_PASSWORD}\n"),
+        );
+    }
+    let v = json(&[
+        "bench",
+        "gen-items",
+        "--count",
+        &GENERATED.to_string(),
+        "--json",
+    ]);
+    assert_eq!(v["queued"], GENERATED);
+    assert_eq!(v["outbox"], GENERATED + REAL);
 
     // Sync, and kill the node once part of the pull is committed.
     let mut sync = Command::new(toile_bin())
         .args(["sync", "--json", "--port", &node.pty, "--data"])
-        .arg(&data)
+        .arg(data)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let log = data.join("bridge.log");
     let t = Instant::now();
-    while std::fs::metadata(&log).map_or(0, |m| m.len()) < 400_000 {
+    while sqlite_count(&db, "SELECT count(*) FROM items") < 3_000 {
         assert!(t.elapsed() < Duration::from_secs(60), "no progress");
         assert!(
             sync.try_wait().unwrap().is_none(),
             "sync ended before the cut"
         );
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(5));
     }
     node.child.kill().unwrap();
     node.child.wait().unwrap();
@@ -120,29 +165,87 @@ fn sync_10k_items_over_a_pty_survives_a_killed_node() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("run `toile sync` again"), "{err}");
 
-    // Restart the node on its state (the preload does not run again) and resume.
+    // Restart the node on its state (chain remembered, preload not run again) and resume.
     drop(node);
-    let node = start_node(&state);
-    let (ok, v, err) = toile(&["sync", "--port", &node.pty], &data);
-    assert!(ok, "resumed sync: {err}");
-    let total = PRELOAD + OUTBOX;
-    assert_eq!(v["node_items"], total, "{v}");
-    assert_eq!(v["bridge_items"], total, "{v}");
-    assert_eq!(v["node_status"]["store_items"], total, "{v}");
-    assert_eq!(v["bridge_item_records"], total, "no duplicate on disk: {v}");
+    let node = start_node(&state, None);
+    assert_eq!(node.chain, "g1", "the node remembers its chain");
+    let t = Instant::now();
+    let v = json(&["sync", "--port", &node.pty, "--json"]);
+    let resumed = t.elapsed();
+    assert_eq!(v["node_items"], TOTAL, "{v}");
+    assert_eq!(v["bridge_items"], TOTAL, "{v}");
+    assert_eq!(v["node_status"]["store_items"], TOTAL, "{v}");
     assert_eq!(v["node_digest"], v["bridge_digest"], "{v}");
-    assert_eq!(v["outbox"], 0, "{v}");
+    assert_eq!(v["outbox"]["queued"], 0, "{v}");
+    assert_eq!(v["outbox"]["refused"], 0, "{v}");
     assert!(
         v["pulled"].as_u64().unwrap() < PRELOAD,
         "resumed, not restarted: {v}"
     );
 
+    // In SQLite: every item once, every outbox row pushed, no extra rows.
+    assert_eq!(sqlite_count(&db, "SELECT count(*) FROM items"), TOTAL);
+    assert_eq!(
+        sqlite_count(&db, "SELECT count(DISTINCT id) FROM items"),
+        TOTAL
+    );
+    assert_eq!(
+        sqlite_count(&db, "SELECT count(*) FROM outbox"),
+        GENERATED + REAL
+    );
+    assert_eq!(
+        sqlite_count(&db, "SELECT count(*) FROM outbox WHERE state <> 'pushed'"),
+        0
+    );
+
     // Nothing left to move.
-    let (ok, v, err) = toile(&["sync", "--port", &node.pty], &data);
-    assert!(ok, "{err}");
+    let v = json(&["sync", "--port", &node.pty, "--json"]);
     assert_eq!(
         (v["pushed"].as_u64(), v["pulled"].as_u64()),
         (Some(0), Some(0))
     );
     assert_eq!(v["node_digest"], v["bridge_digest"]);
+
+    // Status shows the last sync and the node's status.
+    let s = json(&["status", "--json"]);
+    assert_eq!(s["last_sync"]["peer"], "node", "{s}");
+    assert_eq!(s["last_sync"]["complete"], true, "{s}");
+    let ns = &s["last_sync"]["node_status"];
+    assert_eq!(ns["store_items"], TOTAL, "{s}");
+    assert!(ns["airtime_budget_ms"].as_u64().unwrap() > 0, "{s}");
+    assert!(ns.get("neighbours").is_some(), "{s}");
+    assert_eq!(s["outbox"]["counts"]["pushed"], GENERATED + REAL, "{s}");
+
+    // Items signed for another chain: refused per item with the reason, shown by status.
+    b.import(&v2s_snapshot("other", 0xCD));
+    json(&[
+        "bench",
+        "gen-items",
+        "--count",
+        "3",
+        "--seed",
+        "9",
+        "--chain",
+        "other",
+        "--json",
+    ]);
+    let v = json(&["sync", "--port", &node.pty, "--json"]);
+    assert_eq!(v["outcomes"]["bad-signature"], 3, "{v}");
+    assert_eq!(v["outbox"]["refused"], 3, "{v}");
+    let out = b.run(&["sync", "--port", &node.pty], "");
+    assert!(out.status.success());
+    let s = json(&["status", "--json"]);
+    assert_eq!(s["outbox"]["counts"]["refused"], 3, "{s}");
+    let entries = s["outbox"]["entries"].as_array().unwrap();
+    let refused: Vec<&Value> = entries.iter().filter(|e| e["state"] == "refused").collect();
+    assert_eq!(refused.len(), 3);
+    for e in refused {
+        let detail = e["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with("bad-signature"), "{e}");
+        assert!(detail.contains("chain"), "{e}");
+    }
+    eprintln!(
+        "sync_pty: resumed sync of {TOTAL} items in {resumed:?}; whole test {:?}",
+        started.elapsed()
+    );
 }

@@ -6,14 +6,14 @@ use toile_host::link::noise::{NoiseLink, PinStore, fingerprint};
 use toile_host::link::{AnyLink, with_timeout};
 use toile_host::sync::host_hello;
 
-use super::sync::{DataArgs, LinkArgs, runtime};
+use super::sync::{LinkArgs, PeerArgs, runtime};
 
 #[derive(clap::Args)]
 pub struct PairArgs {
     #[command(flatten)]
     link: LinkArgs,
     #[command(flatten)]
-    data: DataArgs,
+    data: PeerArgs,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,

@@ -44,7 +44,7 @@ impl LinkArgs {
 
 /// The bridge's store and the name of the paired node.
 #[derive(clap::Args)]
-pub struct DataArgs {
+pub struct PeerArgs {
     #[command(flatten)]
     pub store: super::keys::DataArgs,
     /// Name under which the node's key is pinned (one bridge may pair with several nodes).
@@ -55,7 +55,7 @@ pub struct DataArgs {
     pub timeout: u64,
 }
 
-impl DataArgs {
+impl PeerArgs {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout.max(1))
     }
@@ -66,7 +66,7 @@ pub struct SyncArgs {
     #[command(flatten)]
     link: LinkArgs,
     #[command(flatten)]
-    data: DataArgs,
+    data: PeerArgs,
     /// Print one JSON object (the summary) instead of a progress bar and text.
     #[arg(long)]
     json: bool,
