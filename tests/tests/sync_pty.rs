@@ -244,6 +244,30 @@ fn sync_10k_items_over_a_pty_survives_a_killed_node() {
         assert!(detail.starts_with("bad-signature"), "{e}");
         assert!(detail.contains("chain"), "{e}");
     }
+    // Another device answering on a port with the same peer name: pairing refuses to overwrite
+    // the pin, sync refuses the unknown key, and nothing in the bridge's store changes.
+    let impostor_dir = tempfile::tempdir().unwrap();
+    let impostor = start_node(&impostor_dir.path().join("node"), Some(&snapshot));
+    assert_ne!(impostor.fingerprint, node.fingerprint);
+    let items_before = sqlite_count(&db, "SELECT COUNT(*) FROM items");
+    let err = b.fails(&["pair", "--port", &impostor.pty], "");
+    assert!(
+        err.contains("--replace") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    let err = b.fails(&["sync", "--port", &impostor.pty], "");
+    assert!(
+        err.contains(&impostor.fingerprint) || err.to_lowercase().contains("pin"),
+        "{err}"
+    );
+    assert_eq!(
+        sqlite_count(&db, "SELECT COUNT(*) FROM items"),
+        items_before
+    );
+    // The real node is still the pinned one.
+    let v = json(&["sync", "--port", &node.pty, "--json"]);
+    assert_eq!(v["node_items"], TOTAL, "{v}");
+
     eprintln!(
         "sync_pty: resumed sync of {TOTAL} items in {resumed:?}; whole test {:?}",
         started.elapsed()

@@ -14,6 +14,10 @@ pub struct PairArgs {
     link: LinkArgs,
     #[command(flatten)]
     data: PeerArgs,
+    /// Replace a different node key already pinned under this peer name (a reflashed or
+    /// replaced node). Without it, pairing refuses to overwrite a pin.
+    #[arg(long)]
+    replace: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -33,6 +37,19 @@ pub fn run(args: PairArgs) -> anyhow::Result<ExitCode> {
         with_timeout(timeout, s.recv()).await?;
         anyhow::Ok(*s.remote())
     })?;
+    if let Some(old) = pins.pinned(&args.data.peer)?
+        && old != node_key
+        && !args.replace
+    {
+        anyhow::bail!(
+            "a different node key is already pinned as {:?} ({}), but this node presents {}; \
+             nothing was changed. If you reflashed or replaced the node, compare the fingerprint \
+             with its console and run `toile pair --replace`; otherwise do not trust this device",
+            args.data.peer,
+            fingerprint(&old),
+            fingerprint(&node_key)
+        );
+    }
     pins.pin(&args.data.peer, &node_key)?;
     if args.json {
         println!(
