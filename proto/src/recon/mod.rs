@@ -111,6 +111,9 @@ impl Projection {
 /// Power sums per Extend frame: (255 − 4-byte radio header − 4) / 4.
 pub const SYNDROMES_PER_FRAME: usize =
     (MAX_FRAME_LEN - HEADER_LEN - wire::EXTEND_HEADER) / wire::SYNDROME_LEN;
+/// Power sums in the first frame of a Sketch.
+pub const SYNDROMES_PER_SKETCH: usize =
+    (MAX_FRAME_LEN - HEADER_LEN - wire::SKETCH_HEADER) / wire::SYNDROME_LEN;
 /// Prefixes per Want frame.
 pub const PREFIXES_PER_FRAME: usize =
     (MAX_FRAME_LEN - HEADER_LEN - wire::WANT_HEADER) / wire::PREFIX_LEN;
@@ -170,8 +173,8 @@ pub struct Reconciler<const CAP: usize> {
     /// Odd power sums of the set, per projection.
     sketch: [[u32; CAP]; 2],
     session: Option<Session<CAP>>,
-    /// Pending Extend answer: (to, projection, next index, upto).
-    extend: Option<(NodeAddr, Projection, usize, usize)>,
+    /// Power sums to send: an Extend answering a More, or our own Sketch.
+    answer: Option<Answer>,
     /// Pending Want: (to, projection, prefixes not yet sent).
     want: Option<(NodeAddr, Projection)>,
     wants: Vec<u32, CAP>,
@@ -192,13 +195,36 @@ enum Outgoing {
     },
 }
 
+/// Power sums `next..upto` of ours still to send to `to`; as a Sketch (with our set size)
+/// when `sketch` is set, else as Extend frames.
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    to: NodeAddr,
+    projection: Projection,
+    next: usize,
+    upto: usize,
+    sketch: bool,
+}
+
+/// Outcome of a decode attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Done,
+    /// Decoded, but the set sizes disagree.
+    Mismatch,
+    NeedMore,
+}
+
 #[derive(Debug)]
 struct Session<const CAP: usize> {
     peer: NodeAddr,
     projection: Projection,
     switched: bool,
+    /// Started from the peer's digest (we may still answer with our own Sketch instead).
+    from_digest: bool,
     peer_count: u16,
-    peer_hash: u64,
+    /// Low byte of the peer's set hash (echoed in More).
+    peer_check: u8,
     /// The peer's power sums received so far (a contiguous prefix of length `have`).
     peer_sketch: [u32; CAP],
     have: usize,
@@ -217,7 +243,7 @@ impl<const CAP: usize> Reconciler<CAP> {
             hash: 0,
             sketch: [[0; CAP]; 2],
             session: None,
-            extend: None,
+            answer: None,
             want: None,
             wants: Vec::new(),
             out: Deque::new(),
@@ -310,19 +336,40 @@ impl<const CAP: usize> Reconciler<CAP> {
             };
             return repr.emit(buf).ok();
         }
-        if let Some((to, projection, next, upto)) = self.extend {
-            let end = upto.min(next + SYNDROMES_PER_FRAME).min(CAP);
+        if let Some(a) = self.answer {
+            let per_frame = if a.sketch {
+                SYNDROMES_PER_SKETCH
+            } else {
+                SYNDROMES_PER_FRAME
+            };
+            let upto = a.upto.min(CAP);
+            let end = upto.min(a.next + per_frame);
             let sums = self
                 .sketch
-                .get(projection.index())
-                .and_then(|s| s.get(next..end))
+                .get(a.projection.index())
+                .and_then(|s| s.get(a.next..end))
                 .unwrap_or(&[]);
-            self.extend = (end < upto.min(CAP)).then_some((to, projection, end, upto));
-            let repr = ReconRepr::Extend {
-                to,
-                projection,
-                offset: u8::try_from(next).ok()?,
-                syndromes: wire::Elems::Values(sums),
+            self.answer = (end < upto).then_some(Answer {
+                next: end,
+                sketch: false,
+                ..a
+            });
+            let syndromes = wire::Elems::Values(sums);
+            let repr = if a.sketch {
+                ReconRepr::Sketch {
+                    to: a.to,
+                    projection: a.projection,
+                    count: self.count16(),
+                    check: self.hash as u8,
+                    syndromes,
+                }
+            } else {
+                ReconRepr::Extend {
+                    to: a.to,
+                    projection: a.projection,
+                    offset: u8::try_from(a.next).ok()?,
+                    syndromes,
+                }
             };
             return repr.emit(buf).ok();
         }
@@ -377,9 +424,9 @@ impl<const CAP: usize> Reconciler<CAP> {
         }
         s.retries += 1;
         s.deadline = now.saturating_add(self.session_timeout_us);
-        let (peer, projection, have, asked, hash) =
-            (s.peer, s.projection, s.have, s.asked, s.peer_hash);
-        self.ask(peer, projection, hash, have, asked);
+        let (peer, projection, have, asked, check) =
+            (s.peer, s.projection, s.have, s.asked, s.peer_check);
+        self.ask(peer, projection, check, have, asked);
     }
 
     /// A Reconcile frame body heard from `from`. `ids` iterates the caller's set (the same
@@ -421,7 +468,13 @@ impl<const CAP: usize> Reconciler<CAP> {
                     // Our set changed since the digest the peer works from: start afresh.
                     self.start(now);
                 } else if usize::from(first) < CAP {
-                    self.extend = Some((from, projection, usize::from(first), usize::from(upto)));
+                    self.answer = Some(Answer {
+                        to: from,
+                        projection,
+                        next: usize::from(first),
+                        upto: usize::from(upto),
+                        sketch: false,
+                    });
                 }
             }
             ReconRepr::Extend {
@@ -434,6 +487,19 @@ impl<const CAP: usize> Reconciler<CAP> {
                     self.counters.not_for_us += 1;
                 } else {
                     self.on_extend(now, from, projection, usize::from(offset), syndromes, ids);
+                }
+            }
+            ReconRepr::Sketch {
+                to,
+                projection,
+                count,
+                check,
+                syndromes,
+            } => {
+                if to != self.me {
+                    self.counters.not_for_us += 1;
+                } else {
+                    self.on_sketch(now, from, projection, count, check, syndromes, ids);
                 }
             }
             ReconRepr::Want {
@@ -493,8 +559,9 @@ impl<const CAP: usize> Reconciler<CAP> {
             peer,
             projection: Projection::Low,
             switched: false,
+            from_digest: true,
             peer_count: count,
-            peer_hash: hash,
+            peer_check: hash as u8,
             peer_sketch: [0; CAP],
             have: 0,
             asked: 0,
@@ -514,6 +581,50 @@ impl<const CAP: usize> Reconciler<CAP> {
         }
         self.session = Some(s);
         self.try_decode(now, ids);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_sketch<I: IntoIterator<Item = ShortId>>(
+        &mut self,
+        now: u64,
+        peer: NodeAddr,
+        projection: Projection,
+        count: u16,
+        check: u8,
+        sums: Syndromes<'_>,
+        ids: I,
+    ) {
+        if let Some(s) = &self.session
+            && s.peer != peer
+            && now < s.deadline
+        {
+            self.counters.busy += 1;
+            return;
+        }
+        let mut s = Session {
+            peer,
+            projection,
+            switched: projection == Projection::High,
+            from_digest: false,
+            peer_count: count,
+            peer_check: check,
+            peer_sketch: [0; CAP],
+            have: 0,
+            asked: sums.len().min(CAP),
+            deadline: now.saturating_add(self.session_timeout_us),
+            retries: 0,
+        };
+        for (d, v) in s.peer_sketch.iter_mut().zip(sums.iter()) {
+            *d = v;
+            s.have += 1;
+        }
+        self.session = Some(s);
+        // Further power sums of a long sketch arrive as Extend frames.
+        if sums.len() <= SYNDROMES_PER_SKETCH || sums.len() >= CAP {
+            self.try_decode(now, ids);
+        } else if let Some(s) = self.session.as_mut() {
+            s.asked = CAP;
+        }
     }
 
     fn on_extend<I: IntoIterator<Item = ShortId>>(
@@ -567,8 +678,14 @@ impl<const CAP: usize> Reconciler<CAP> {
         let Some(s) = self.session.as_ref() else {
             return;
         };
-        let (peer, projection, have, peer_count, peer_hash) =
-            (s.peer, s.projection, s.have, s.peer_count, s.peer_hash);
+        let (peer, projection, have, peer_count, check, from_digest) = (
+            s.peer,
+            s.projection,
+            s.have,
+            s.peer_count,
+            s.peer_check,
+            s.from_digest,
+        );
         let mut diff = [0u32; CAP];
         let mine = self.sketch.get(projection.index());
         for (i, d) in diff.iter_mut().enumerate().take(have) {
@@ -577,43 +694,82 @@ impl<const CAP: usize> Reconciler<CAP> {
         }
         let mut ws = Workspace::<CAP>::new();
         let mut elems: Vec<u32, CAP> = Vec::new();
-        let result = sketch::decode(diff.get(..have).unwrap_or(&[]), &mut ws, &mut elems);
-        match result {
+        let verdict = match sketch::decode(diff.get(..have).unwrap_or(&[]), &mut ws, &mut elems) {
             Ok(mults) => {
                 self.counters.decodes += 1;
                 self.counters.decode_mults += mults;
                 elems.sort_unstable();
-                self.finish(now, peer, projection, peer_count, peer_hash, &elems, ids);
+                self.finish(peer, projection, peer_count, &elems, ids)
             }
-            Err(_) => {
+            Err(_) => Verdict::NeedMore,
+        };
+        match verdict {
+            Verdict::Done => {}
+            // A decode that fills the whole capacity may be a false one (more differences
+            // than power sums): ask for more. One with room to spare that disagrees with the
+            // set sizes means two ids collide in this projection (or a set changed): start
+            // again, once, in the other projection.
+            Verdict::Mismatch if elems.len() < have => {
+                let switched = self.session.as_ref().is_none_or(|s| s.switched);
+                if switched {
+                    self.session = None;
+                    self.event(Event::Failed { peer });
+                    return;
+                }
+                let upto = next_capacity(elems.len().max(2), 0).min(CAP);
+                if let Some(s) = self.session.as_mut() {
+                    s.projection = projection.other();
+                    s.switched = true;
+                    s.from_digest = false;
+                    s.have = 0;
+                    s.asked = upto;
+                    s.peer_sketch = [0; CAP];
+                    s.deadline = now.saturating_add(self.session_timeout_us);
+                }
+                self.ask(peer, projection.other(), check, 0, upto);
+            }
+            Verdict::NeedMore | Verdict::Mismatch => {
                 self.counters.decode_failures += 1;
                 if have >= CAP {
                     self.session = None;
                     self.event(Event::Failed { peer });
                     return;
                 }
-                let delta = usize::from(peer_count.abs_diff(self.count16()));
+                let mine = self.count16();
+                let delta = usize::from(peer_count.abs_diff(mine));
+                if from_digest && peer_count > mine {
+                    // The peer holds more: it decodes (and pushes without a Want) from our
+                    // own power sums.
+                    self.session = None;
+                    self.answer = Some(Answer {
+                        to: peer,
+                        projection,
+                        next: 0,
+                        upto: next_capacity(0, delta).min(CAP),
+                        sketch: true,
+                    });
+                    return;
+                }
                 let upto = next_capacity(have, delta).min(CAP);
                 if let Some(s) = self.session.as_mut() {
                     s.asked = upto;
+                    s.from_digest = false;
                 }
-                self.ask(peer, projection, peer_hash, have, upto);
+                self.ask(peer, projection, check, have, upto);
             }
         }
     }
 
-    /// Classify a decoded difference `elems` (sorted) against our ids and check set sizes.
-    #[allow(clippy::too_many_arguments)]
+    /// Classify a decoded difference `elems` (sorted) against our ids and check the set
+    /// sizes; on agreement, end the session with pushes and wants.
     fn finish<I: IntoIterator<Item = ShortId>>(
         &mut self,
-        now: u64,
         peer: NodeAddr,
         projection: Projection,
         peer_count: u16,
-        peer_hash: u64,
         elems: &[u32],
         ids: I,
-    ) {
+    ) -> Verdict {
         // Which decoded elements are ours (at most one id per element counts).
         let mut ours = [false; CAP];
         let mut pushes: Vec<ShortId, CAP> = Vec::new();
@@ -631,29 +787,8 @@ impl<const CAP: usize> Reconciler<CAP> {
             .count
             .wrapping_sub(pushes.len() as u32)
             .wrapping_add(theirs as u32);
-        let expect16 = u16::try_from(expect).unwrap_or(u16::MAX);
-        if expect16 != peer_count {
-            // A wrong decode (or a set that changed meanwhile): once more in the other
-            // projection, from scratch.
-            let switched = self.session.as_ref().is_none_or(|s| s.switched);
-            if switched {
-                self.session = None;
-                self.event(Event::Failed { peer });
-                return;
-            }
-            if let Some(s) = self.session.as_mut() {
-                s.projection = projection.other();
-                s.switched = true;
-                s.have = 0;
-                s.peer_sketch = [0; CAP];
-                s.deadline = now.saturating_add(self.session_timeout_us);
-            }
-            let upto = next_capacity(elems.len().max(2), 0).min(CAP);
-            if let Some(s) = self.session.as_mut() {
-                s.asked = upto;
-            }
-            self.ask(peer, projection.other(), peer_hash, 0, upto);
-            return;
+        if u16::try_from(expect).unwrap_or(u16::MAX) != peer_count {
+            return Verdict::Mismatch;
         }
         self.session = None;
         for &id in &pushes {
@@ -672,9 +807,10 @@ impl<const CAP: usize> Reconciler<CAP> {
             pushes: pushes.len() as u16,
             wants: theirs as u16,
         });
+        Verdict::Done
     }
 
-    fn ask(&mut self, to: NodeAddr, projection: Projection, hash: u64, from: usize, upto: usize) {
+    fn ask(&mut self, to: NodeAddr, projection: Projection, check: u8, from: usize, upto: usize) {
         let (Ok(from), Ok(upto)) = (u8::try_from(from), u8::try_from(upto)) else {
             return;
         };
@@ -684,7 +820,7 @@ impl<const CAP: usize> Reconciler<CAP> {
         self.push_out(Outgoing::More {
             to,
             projection,
-            check: hash as u8,
+            check,
             from,
             upto,
         });
@@ -705,11 +841,11 @@ impl<const CAP: usize> Reconciler<CAP> {
 }
 
 /// How many power sums to hold after a failed decode with `have` of them, when the set sizes
-/// differ by `delta` (a lower bound on the difference): at least `delta + 2`, else half as
-/// many again (at least 4 more), so the total sent stays within 1.5× the difference.
+/// differ by `delta` (a lower bound on the difference): at least `delta`, else half as many
+/// again (at least 4 more), so the total sent stays within about 1.5× the difference.
 pub const fn next_capacity(have: usize, delta: usize) -> usize {
     let grow = have + if have / 2 > 4 { have / 2 } else { 4 };
-    if delta + 2 > grow { delta + 2 } else { grow }
+    if delta > grow { delta } else { grow }
 }
 
 /// The set hash's per-id mix (splitmix64's finaliser, a bijection), so that the additive
@@ -732,7 +868,10 @@ pub fn fuzz(data: &[u8]) {
         assert!(Message::new_checked(data).is_ok());
     }
     let me = NodeAddr(1);
-    let ids = [ShortId(0x0123_4567_89ab_cdef), ShortId(0x0000_0001_0000_0001)];
+    let ids = [
+        ShortId(0x0123_4567_89ab_cdef),
+        ShortId(0x0000_0001_0000_0001),
+    ];
     let mut r: Reconciler<16> = Reconciler::new(me);
     for id in ids {
         r.insert(id);

@@ -112,7 +112,14 @@ pub fn decode<const CAP: usize>(
     }
     let seq = seq.get(..2 * c).unwrap_or(&[]);
     let conn = bc.as_flattened_mut();
-    let len = berlekamp_massey(&mut f, seq, c, conn, bb.as_flattened_mut(), bt.as_flattened_mut())?;
+    let len = berlekamp_massey(
+        &mut f,
+        seq,
+        c,
+        conn,
+        bb.as_flattened_mut(),
+        bt.as_flattened_mut(),
+    )?;
     if len == 0 {
         return Ok(f.mults);
     }
@@ -411,7 +418,9 @@ fn gcd(
     }
     if !x_is_a {
         // The result sits in `b`'s buffer: copy it to `a`.
-        y.get_mut(..=dx).ok_or(bad)?.copy_from_slice(x.get(..=dx).ok_or(bad)?);
+        y.get_mut(..=dx)
+            .ok_or(bad)?
+            .copy_from_slice(x.get(..=dx).ok_or(bad)?);
     }
     Ok(dx)
 }

@@ -14,6 +14,7 @@ pub mod kind {
     pub const MORE: u8 = 1;
     pub const EXTEND: u8 = 2;
     pub const WANT: u8 = 3;
+    pub const SKETCH: u8 = 4;
 }
 /// Bit of byte 0 selecting the [`Projection`] (More, Extend, Want).
 pub const PROJECTION_BIT: u8 = 0x80;
@@ -25,6 +26,8 @@ pub const DIGEST_LEN: usize = 19;
 pub const MORE_LEN: usize = 6;
 /// Bytes before the power sums of an Extend.
 pub const EXTEND_HEADER: usize = 4;
+/// Bytes before the power sums of a Sketch.
+pub const SKETCH_HEADER: usize = 6;
 /// Bytes before the prefixes of a Want.
 pub const WANT_HEADER: usize = 3;
 /// Bytes of one power sum on air.
@@ -71,7 +74,11 @@ impl<'a, const W: usize> Elems<'a, W> {
 }
 
 const fn mask<const W: usize>() -> u32 {
-    if W >= 4 { u32::MAX } else { (1u32 << (8 * W)) - 1 }
+    if W >= 4 {
+        u32::MAX
+    } else {
+        (1u32 << (8 * W)) - 1
+    }
 }
 
 impl<const W: usize> PartialEq for Elems<'_, W> {
@@ -142,6 +149,16 @@ pub enum ReconRepr<'a> {
         offset: u8,
         syndromes: Syndromes<'a>,
     },
+    /// The sender's own power sums `0..n` in `projection` for `to` to decode (sent instead
+    /// of More when the sender holds fewer ids than the digest's sender, who then decodes and
+    /// pushes without a Want), with its set size and the low byte of its set hash.
+    Sketch {
+        to: NodeAddr,
+        projection: Projection,
+        count: u16,
+        check: u8,
+        syndromes: Syndromes<'a>,
+    },
     /// The elements (24-bit prefixes of their projection) the sender lacks and asks `to`
     /// to push.
     Want {
@@ -207,6 +224,25 @@ impl<'a> ReconRepr<'a> {
                     syndromes: Elems::Wire(rest),
                 }
             }
+            kind::SKETCH => {
+                let to = NodeAddr(r.u16_le()?);
+                let count = r.u16_le()?;
+                let check = r.u8()?;
+                let rest = r.rest();
+                if rest.is_empty()
+                    || rest.len() % SYNDROME_LEN != 0
+                    || rest.len() / SYNDROME_LEN > usize::from(u8::MAX)
+                {
+                    return Err(DecodeError::new(SKETCH_HEADER, ErrorKind::BadLength));
+                }
+                Self::Sketch {
+                    to,
+                    projection,
+                    count,
+                    check,
+                    syndromes: Elems::Wire(rest),
+                }
+            }
             kind::WANT => {
                 let to = NodeAddr(r.u16_le()?);
                 let rest = r.rest();
@@ -231,6 +267,7 @@ impl<'a> ReconRepr<'a> {
             Self::Digest { .. } => DIGEST_LEN,
             Self::More { .. } => MORE_LEN,
             Self::Extend { syndromes, .. } => EXTEND_HEADER + SYNDROME_LEN * syndromes.len(),
+            Self::Sketch { syndromes, .. } => SKETCH_HEADER + SYNDROME_LEN * syndromes.len(),
             Self::Want { prefixes, .. } => WANT_HEADER + PREFIX_LEN * prefixes.len(),
         }
     }
@@ -287,6 +324,24 @@ impl<'a> ReconRepr<'a> {
                 s.put(&[kind::EXTEND | p(projection)]);
                 s.put(&to.0.to_le_bytes());
                 s.put(&[*offset]);
+                for v in syndromes.iter() {
+                    s.put(&v.to_le_bytes());
+                }
+            }
+            Self::Sketch {
+                to,
+                projection,
+                count,
+                check,
+                syndromes,
+            } => {
+                if syndromes.is_empty() || syndromes.len() > usize::from(u8::MAX) {
+                    return Err(DecodeError::new(0, ErrorKind::OutOfRange));
+                }
+                s.put(&[kind::SKETCH | p(projection)]);
+                s.put(&to.0.to_le_bytes());
+                s.put(&count.to_le_bytes());
+                s.put(&[*check]);
                 for v in syndromes.iter() {
                     s.put(&v.to_le_bytes());
                 }
