@@ -572,13 +572,18 @@ impl<const CAP: usize> Reconciler<CAP> {
             // Equal in the low projection yet different: two ids collide there.
             s.projection = Projection::High;
             s.switched = true;
-        } else {
-            for (d, v) in s.peer_sketch.iter_mut().zip(sums) {
-                *d = v;
-            }
-            s.have = CAP.min(2);
-            s.asked = s.have;
+            s.from_digest = false;
+            s.asked = next_capacity(0, 0).min(CAP);
+            let (check, upto) = (s.peer_check, s.asked);
+            self.session = Some(s);
+            self.ask(peer, Projection::High, check, 0, upto);
+            return;
         }
+        for (d, v) in s.peer_sketch.iter_mut().zip(sums) {
+            *d = v;
+        }
+        s.have = CAP.min(2);
+        s.asked = s.have;
         self.session = Some(s);
         self.try_decode(now, ids);
     }
