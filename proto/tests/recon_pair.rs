@@ -386,3 +386,53 @@ fn sketch_decodes_up_to_capacity() {
         }
     }
 }
+
+/// A broadcast digest answered by two neighbours at once (both hear everything): each pair
+/// reconciles, and after a second digest from each node the three sets are equal.
+#[test]
+fn three_nodes_hear_one_digest() {
+    let mut st = 21;
+    let base: Vec<u64> = (0..500).map(|_| splitmix(&mut st)).collect();
+    let extra: Vec<u64> = (0..30).map(|_| splitmix(&mut st)).collect();
+    let mut nodes = [
+        Node::new(1, base.iter().chain(&extra[..10]).copied()),
+        Node::new(2, base.iter().chain(&extra[10..20]).copied()),
+        Node::new(3, base.iter().chain(&extra[20..]).copied()),
+    ];
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    for starter in [0usize, 1, 2, 0] {
+        nodes[starter].r.start(0);
+        for _ in 0..200 {
+            let mut moved = false;
+            for i in 0..3 {
+                while let Some(n) = nodes[i].r.poll_frame(0, &mut buf) {
+                    moved = true;
+                    let from = nodes[i].addr;
+                    for (j, node) in nodes.iter_mut().enumerate() {
+                        if j != i {
+                            let ids = node.shorts();
+                            node.r.handle_frame(0, from, &buf[..n], ids).unwrap();
+                        }
+                    }
+                }
+            }
+            for i in 0..3 {
+                while let Some(e) = nodes[i].r.poll_event() {
+                    if let Event::Push { to, id } = e {
+                        let j = nodes.iter().position(|n| n.addr == to).unwrap();
+                        moved |= nodes[j].ids.insert(id.0) && {
+                            nodes[j].r.insert(id);
+                            true
+                        };
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+    assert_eq!(nodes[0].ids, nodes[1].ids);
+    assert_eq!(nodes[1].ids, nodes[2].ids);
+    assert_eq!(nodes[0].ids.len(), 530);
+}

@@ -121,6 +121,8 @@ pub const PREFIXES_PER_FRAME: usize =
 pub const DEFAULT_SESSION_TIMEOUT_US: u64 = 120_000_000;
 /// Re-asks of a stalled session before it is abandoned.
 pub const SESSION_RETRIES: u8 = 2;
+/// Neighbours answered at once (power sums being sent to each).
+pub const ANSWERS: usize = 4;
 /// Outgoing messages waiting for [`Reconciler::poll_frame`].
 const OUT_QUEUE: usize = 4;
 
@@ -173,8 +175,9 @@ pub struct Reconciler<const CAP: usize> {
     /// Odd power sums of the set, per projection.
     sketch: [[u32; CAP]; 2],
     session: Option<Session<CAP>>,
-    /// Power sums to send: an Extend answering a More, or our own Sketch.
-    answer: Option<Answer>,
+    /// Power sums to send, one entry per neighbour: Extends answering a More, or our own
+    /// Sketch (a broadcast digest may be answered by several neighbours at once).
+    answers: Deque<Answer, ANSWERS>,
     /// Pending Want: (to, projection, prefixes not yet sent).
     want: Option<(NodeAddr, Projection)>,
     wants: Vec<u32, CAP>,
@@ -243,7 +246,7 @@ impl<const CAP: usize> Reconciler<CAP> {
             hash: 0,
             sketch: [[0; CAP]; 2],
             session: None,
-            answer: None,
+            answers: Deque::new(),
             want: None,
             wants: Vec::new(),
             out: Deque::new(),
@@ -336,7 +339,7 @@ impl<const CAP: usize> Reconciler<CAP> {
             };
             return repr.emit(buf).ok();
         }
-        if let Some(a) = self.answer {
+        if let Some(a) = self.answers.pop_front() {
             let per_frame = if a.sketch {
                 SYNDROMES_PER_SKETCH
             } else {
@@ -349,11 +352,14 @@ impl<const CAP: usize> Reconciler<CAP> {
                 .get(a.projection.index())
                 .and_then(|s| s.get(a.next..end))
                 .unwrap_or(&[]);
-            self.answer = (end < upto).then_some(Answer {
-                next: end,
-                sketch: false,
-                ..a
-            });
+            if end < upto {
+                let rest = Answer {
+                    next: end,
+                    sketch: false,
+                    ..a
+                };
+                let _ = self.answers.push_front(rest);
+            }
             let syndromes = wire::Elems::Values(sums);
             let repr = if a.sketch {
                 ReconRepr::Sketch {
@@ -468,7 +474,7 @@ impl<const CAP: usize> Reconciler<CAP> {
                     // Our set changed since the digest the peer works from: start afresh.
                     self.start(now);
                 } else if usize::from(first) < CAP {
-                    self.answer = Some(Answer {
+                    self.answer(Answer {
                         to: from,
                         projection,
                         next: usize::from(first),
@@ -746,7 +752,7 @@ impl<const CAP: usize> Reconciler<CAP> {
                     // The peer holds more: it decodes (and pushes without a Want) from our
                     // own power sums.
                     self.session = None;
-                    self.answer = Some(Answer {
+                    self.answer(Answer {
                         to: peer,
                         projection,
                         next: 0,
@@ -829,6 +835,21 @@ impl<const CAP: usize> Reconciler<CAP> {
             from,
             upto,
         });
+    }
+
+    /// Queue power sums for `a.to`, replacing what was still queued for it.
+    fn answer(&mut self, a: Answer) {
+        let mut kept: Deque<Answer, ANSWERS> = Deque::new();
+        while let Some(old) = self.answers.pop_front() {
+            if old.to != a.to {
+                let _ = kept.push_back(old);
+            }
+        }
+        if kept.is_full() {
+            kept.pop_front();
+        }
+        let _ = kept.push_back(a);
+        self.answers = kept;
     }
 
     fn push_out(&mut self, o: Outgoing) {

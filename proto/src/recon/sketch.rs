@@ -393,10 +393,7 @@ fn gcd(
     // (x, y) are the current pair, held in the two buffers; swap by swapping references.
     let (mut x, mut y): (&mut [u32], &mut [u32]) = (a_k, b_k);
     let mut x_is_a = true;
-    loop {
-        let Some(dy) = degree(y) else {
-            break;
-        };
+    while let Some(dy) = degree(y) {
         // Make y monic, then x ← x mod y.
         let lead = y.get(dy).copied().ok_or(bad)?;
         let il = f.inv(lead);

@@ -211,7 +211,7 @@ impl<'a> ReconRepr<'a> {
                 let to = NodeAddr(r.u16_le()?);
                 let offset = r.u8()?;
                 let rest = r.rest();
-                if rest.is_empty() || rest.len() % SYNDROME_LEN != 0 {
+                if rest.is_empty() || !rest.len().is_multiple_of(SYNDROME_LEN) {
                     return Err(DecodeError::new(EXTEND_HEADER, ErrorKind::BadLength));
                 }
                 if usize::from(offset) + rest.len() / SYNDROME_LEN > usize::from(u8::MAX) {
@@ -230,7 +230,7 @@ impl<'a> ReconRepr<'a> {
                 let check = r.u8()?;
                 let rest = r.rest();
                 if rest.is_empty()
-                    || rest.len() % SYNDROME_LEN != 0
+                    || !rest.len().is_multiple_of(SYNDROME_LEN)
                     || rest.len() / SYNDROME_LEN > usize::from(u8::MAX)
                 {
                     return Err(DecodeError::new(SKETCH_HEADER, ErrorKind::BadLength));
@@ -246,7 +246,7 @@ impl<'a> ReconRepr<'a> {
             kind::WANT => {
                 let to = NodeAddr(r.u16_le()?);
                 let rest = r.rest();
-                if rest.is_empty() || rest.len() % PREFIX_LEN != 0 {
+                if rest.is_empty() || !rest.len().is_multiple_of(PREFIX_LEN) {
                     return Err(DecodeError::new(WANT_HEADER, ErrorKind::BadLength));
                 }
                 Self::Want {
