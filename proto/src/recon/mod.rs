@@ -188,14 +188,10 @@ pub struct Reconciler<const CAP: usize> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outgoing {
+    /// Our digest, as it is when sent.
     Digest,
-    More {
-        to: NodeAddr,
-        projection: Projection,
-        check: u8,
-        from: u8,
-        upto: u8,
-    },
+    /// A More request.
+    Message(ReconRepr<'static>),
 }
 
 /// Power sums `next..upto` of ours still to send to `to`; as a Sketch (with our set size)
@@ -323,19 +319,7 @@ impl<const CAP: usize> Reconciler<CAP> {
         if let Some(o) = self.out.pop_front() {
             let repr = match o {
                 Outgoing::Digest => self.digest(),
-                Outgoing::More {
-                    to,
-                    projection,
-                    check,
-                    from,
-                    upto,
-                } => ReconRepr::More {
-                    to,
-                    projection,
-                    check,
-                    from,
-                    upto,
-                },
+                Outgoing::Message(repr) => repr,
             };
             return repr.emit(buf).ok();
         }
@@ -554,26 +538,10 @@ impl<const CAP: usize> Reconciler<CAP> {
             self.event(Event::InSync { peer });
             return;
         }
-        if let Some(s) = &self.session
-            && s.peer != peer
-            && now < s.deadline
-        {
-            self.counters.busy += 1;
+        let Some(mut s) = self.open_session(now, peer, Projection::Low, count, hash as u8) else {
             return;
-        }
-        let mut s = Session {
-            peer,
-            projection: Projection::Low,
-            switched: false,
-            from_digest: true,
-            peer_count: count,
-            peer_check: hash as u8,
-            peer_sketch: [0; CAP],
-            have: 0,
-            asked: 0,
-            deadline: now.saturating_add(self.session_timeout_us),
-            retries: 0,
         };
+        s.from_digest = true;
         if same_sketch {
             // Equal in the low projection yet different: two ids collide there.
             s.projection = Projection::High;
@@ -594,6 +562,37 @@ impl<const CAP: usize> Reconciler<CAP> {
         self.try_decode(now, ids);
     }
 
+    /// A fresh session with `peer`, unless one with another peer is still running.
+    fn open_session(
+        &mut self,
+        now: u64,
+        peer: NodeAddr,
+        projection: Projection,
+        count: u16,
+        check: u8,
+    ) -> Option<Session<CAP>> {
+        if let Some(s) = &self.session
+            && s.peer != peer
+            && now < s.deadline
+        {
+            self.counters.busy += 1;
+            return None;
+        }
+        Some(Session {
+            peer,
+            projection,
+            switched: projection == Projection::High,
+            from_digest: false,
+            peer_count: count,
+            peer_check: check,
+            peer_sketch: [0; CAP],
+            have: 0,
+            asked: 0,
+            deadline: now.saturating_add(self.session_timeout_us),
+            retries: 0,
+        })
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn on_sketch<I: IntoIterator<Item = ShortId>>(
         &mut self,
@@ -605,36 +604,21 @@ impl<const CAP: usize> Reconciler<CAP> {
         sums: Syndromes<'_>,
         ids: I,
     ) {
-        if let Some(s) = &self.session
-            && s.peer != peer
-            && now < s.deadline
-        {
-            self.counters.busy += 1;
+        let Some(mut s) = self.open_session(now, peer, projection, count, check) else {
             return;
-        }
-        let mut s = Session {
-            peer,
-            projection,
-            switched: projection == Projection::High,
-            from_digest: false,
-            peer_count: count,
-            peer_check: check,
-            peer_sketch: [0; CAP],
-            have: 0,
-            asked: sums.len().min(CAP),
-            deadline: now.saturating_add(self.session_timeout_us),
-            retries: 0,
         };
         for (d, v) in s.peer_sketch.iter_mut().zip(sums.iter()) {
             *d = v;
             s.have += 1;
         }
+        // The peer sized its sketch from the same set sizes; the power sums that did not fit
+        // the first frame follow as Extend frames.
+        let delta = usize::from(count.abs_diff(self.count16()));
+        s.asked = next_capacity(0, delta).min(CAP).max(s.have);
+        let complete = s.have >= s.asked;
         self.session = Some(s);
-        // Further power sums of a long sketch arrive as Extend frames.
-        if sums.len() <= SYNDROMES_PER_SKETCH || sums.len() >= CAP {
+        if complete {
             self.try_decode(now, ids);
-        } else if let Some(s) = self.session.as_mut() {
-            s.asked = CAP;
         }
     }
 
@@ -828,13 +812,13 @@ impl<const CAP: usize> Reconciler<CAP> {
         if from >= upto {
             return;
         }
-        self.push_out(Outgoing::More {
+        self.push_out(Outgoing::Message(ReconRepr::More {
             to,
             projection,
             check,
             from,
             upto,
-        });
+        }));
     }
 
     /// Queue power sums for `a.to`, replacing what was still queued for it.
