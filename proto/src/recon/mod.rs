@@ -658,7 +658,13 @@ impl<const CAP: usize> Reconciler<CAP> {
         prefixes: Prefixes<'_>,
         ids: I,
     ) {
-        let mut wanted: Vec<u32, PREFIXES_PER_FRAME> = prefixes.iter().collect();
+        // A body longer than a radio frame allows is cut to what one frame can carry.
+        let mut wanted: Vec<u32, PREFIXES_PER_FRAME> = Vec::new();
+        for p in prefixes.iter() {
+            if wanted.push(p).is_err() {
+                break;
+            }
+        }
         wanted.sort_unstable();
         for id in ids {
             let e = projection.of(id) & wire::PREFIX_MASK;
