@@ -2,7 +2,7 @@
 //! (`parse` / `buffer_len` / `emit`). Byte layouts are in the [module doc](super).
 
 use crate::crypto::{Sink, SliceSink};
-use crate::radio::NodeAddr;
+use crate::radio::{FrameError, HEADER_LEN, MAX_FRAME_LEN, NodeAddr};
 use crate::scale::Reader;
 use crate::{DecodeError, ErrorKind};
 
@@ -20,6 +20,8 @@ pub mod kind {
 pub const PROJECTION_BIT: u8 = 0x80;
 const KIND_MASK: u8 = 0x0f;
 
+/// Longest body: what a radio frame leaves after its header.
+pub const MAX_BODY_LEN: usize = MAX_FRAME_LEN - HEADER_LEN;
 /// Body length of a digest (19 bytes: a 23-byte radio frame).
 pub const DIGEST_LEN: usize = 19;
 /// Body length of a More request.
@@ -171,6 +173,9 @@ pub enum ReconRepr<'a> {
 impl<'a> ReconRepr<'a> {
     /// Parse untrusted bytes. The whole buffer must be the message.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_BODY_LEN {
+            return Err(DecodeError::new(MAX_BODY_LEN, FrameError::TooLong.into()));
+        }
         let mut r = Reader::new(bytes);
         let b0 = r.u8()?;
         let projection = if b0 & PROJECTION_BIT != 0 {
