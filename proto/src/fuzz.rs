@@ -12,6 +12,7 @@
 //! | [`dubp_compact`] | DUBP compact documents, rendering, verification |
 //! | [`v2s_extrinsic`] | Ğ1 v2s extrinsics, call decoding, verification |
 //! | [`link_stream`] | host-link byte stream: COBS + CRC frames, packets, messages |
+//! | [`recon`] | reconciliation bodies, the reconciler's handling of them, sketch decoding |
 
 use crate::item::{Item, ItemKind, v2s::ChainProfile};
 
@@ -51,4 +52,9 @@ pub fn v2s_extrinsic(data: &[u8]) {
 /// Host-link byte streams.
 pub fn link_stream(data: &[u8]) {
     crate::link::fuzz(data);
+}
+
+/// Set-reconciliation bodies and raw sketches.
+pub fn recon(data: &[u8]) {
+    crate::recon::fuzz(data);
 }

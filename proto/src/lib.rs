@@ -18,6 +18,8 @@
 //!   Noise transport messages over USB serial, BLE and TCP.
 //! - [`engine`]: the sans-IO relay engine (store and forward towards bridges, custody,
 //!   duty cycle, channel access) over a [`engine::Store`].
+//! - [`recon`]: set reconciliation between neighbours (PinSketch over GF(2³²)): an idle
+//!   check of one 23-byte frame, about 4–7 bytes per differing item.
 //! - [`fuzz`]: one plain function per decoder, driven by cargo-fuzz and replayed from a corpus
 //!   by the ordinary test suite.
 //!
@@ -38,6 +40,7 @@ pub mod fuzz;
 pub mod item;
 pub mod link;
 pub mod radio;
+pub mod recon;
 pub mod scale;
 
 pub use error::{DecodeError, ErrorKind, VerifyError};

@@ -44,3 +44,8 @@ fn v2s_extrinsic() {
 fn link_stream() {
     replay("link_stream", toile_proto::fuzz::link_stream);
 }
+
+#[test]
+fn recon() {
+    replay("recon", toile_proto::fuzz::recon);
+}
