@@ -320,6 +320,10 @@ pub struct Counters {
     pub item_retries: u64,
     /// Events dropped because the driver did not drain them (should stay 0).
     pub events_lost: u64,
+    /// Items taken into custody from the air (each is one hop of an item).
+    pub items_taken: u64,
+    /// Items a neighbour handed back after we had handed them over.
+    pub taken_back: u64,
 }
 
 /// One entry of the RAM item index (20 bytes: a 2000-item index is 40 000 bytes).
@@ -935,6 +939,27 @@ impl<S: Store, const N: usize> Engine<S, N> {
         Some(sender) == self.parent || their_hops < self.hops
     }
 
+    /// An item we handed over came back to us: push it again. `false` if it is pending
+    /// already (nothing to take back).
+    fn take_back(&mut self, now: u64, short: ShortId) -> bool {
+        let t = ticks(now);
+        let Some(s) = self
+            .slots
+            .iter_mut()
+            .find(|s| s.short() == short && !s.pending())
+        else {
+            return false;
+        };
+        s.state |= PENDING;
+        s.tries = 0;
+        s.next_try = t;
+        self.counters.taken_back += 1;
+        if let Some(id) = self.store.find_short(short).map(|(r, _)| r.id) {
+            self.store.take_back(&id);
+        }
+        true
+    }
+
     /// Mark the item with `short` as taken over downstream: stop pushing it.
     fn hand_over(&mut self, short: ShortId, by: Option<NodeAddr>) {
         let mut found = false;
@@ -979,9 +1004,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
         // Downhill of the sender: we may take custody.
         let downhill = self.config.bridge || self.hops < their_hops;
         let take = for_me && downhill;
-        if self.holds(&id) || self.seen(short) {
+        let held = self.holds(&id);
+        // A relay that no longer holds an item it saw (released to make room) takes it again
+        // like a new one: acking without holding would lose it. Bridges ack what they uplinked.
+        if held || (self.seen(short) && (self.config.bridge || !take)) {
             if take {
                 self.counters.duplicates += 1;
+                if held && !self.config.bridge && self.take_back(now, short) {
+                    // Handed back (the neighbour we gave it to lost its route through us or
+                    // restarted): custody is ours again, and our forward will ack it.
+                    return;
+                }
                 // The sender did not hear our ack (or our forward): ack explicitly.
                 self.queue_ack(now, short);
             } else if self.is_parent_like(sender, their_hops) {
@@ -1106,6 +1139,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return false;
         }
         self.remember(id.short());
+        if from_air {
+            self.counters.items_taken += 1;
+        }
         self.event(Event::Stored { id, from_air });
         if self.uplink {
             self.event(Event::Uplink { id });
