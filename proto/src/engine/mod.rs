@@ -105,6 +105,8 @@ pub const DEFAULT_ITEM_TTL_US: u64 = 24 * 3_600_000_000;
 /// little-endian) followed by item entries ([`Entries`]). Engine-defined (radio/ leaves
 /// kinds above 6 to the engine).
 pub const FORWARD: FrameKind = FrameKind::Unknown(7);
+/// Bytes of a [`FORWARD`] body before its custody acks: next hop (2) and ack count (1).
+const FORWARD_FIXED_LEN: usize = 3;
 /// A changed hop count is advertised within this delay (unless a data frame carries it).
 pub const ADVERT_DELAY_US: u64 = 60_000_000;
 /// A node answers a solicitation only if its last advert is older than this.
@@ -322,6 +324,8 @@ pub struct Counters {
     pub events_lost: u64,
     /// Items taken into custody from the air (each is one hop of an item).
     pub items_taken: u64,
+    /// Custody acks carried in forward frames.
+    pub piggybacked_acks: u64,
     /// Items a neighbour handed back after we had handed them over.
     pub taken_back: u64,
 }
@@ -569,6 +573,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.store.find(id).map(|(r, b)| (r.kind, b))
     }
 
+    #[doc(hidden)]
+    pub fn debug_state(&self) -> impl core::fmt::Debug + '_ {
+        let pending = self.slots.iter().filter(|s| s.pending()).count();
+        (pending, &self.neighbours)
+    }
+
     /// Whether the item is still pushed by this node (not acknowledged downstream).
     pub fn is_pending(&self, id: &ItemId) -> bool {
         let short = id.short();
@@ -645,6 +655,21 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     return;
                 };
                 let to = NodeAddr(u16::from_le_bytes([to[0], to[1]]));
+                let n_acks = rest.first().map_or(0, |&n| usize::from(n));
+                let (Some(ack_bytes), Some(rest)) = (
+                    rest.get(1..1 + n_acks * SHORT_ID_LEN),
+                    rest.get(1 + n_acks * SHORT_ID_LEN..),
+                ) else {
+                    self.counters.malformed_frames += 1;
+                    return;
+                };
+                if self.is_parent_like(sender, their_hops) {
+                    for chunk in ack_bytes.chunks_exact(SHORT_ID_LEN) {
+                        let mut b = [0u8; SHORT_ID_LEN];
+                        b.copy_from_slice(chunk);
+                        self.hand_over(ShortId(u64::from_le_bytes(b)), Some(sender));
+                    }
+                }
                 let Ok(entries) = Entries::new_checked(rest) else {
                     self.counters.malformed_frames += 1;
                     return;
@@ -766,7 +791,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             };
             return None;
         }
-        let Some((len, priority, packed)) = self.build(now, due, buf) else {
+        let Some((len, priority, packed, n_acks)) = self.build(now, due, buf) else {
             // Nothing could be framed (a buffer shorter than a frame): drop control, park items.
             self.access = Access::Idle;
             self.acks.clear();
@@ -790,7 +815,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.access = Access::Idle;
             return None;
         }
-        self.commit(now, due, len, packed);
+        self.commit(now, due, len, packed, n_acks);
         self.duty.record(now, toa);
         self.counters.frames_tx += 1;
         self.counters.airtime_us += toa;
@@ -1044,7 +1069,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return;
         }
         self.charge(now, &item);
-        if self.accept(now, &item, id, hop_limit.saturating_sub(1), true) && self.config.bridge {
+        if self.accept(now, &item, id, hop_limit.saturating_sub(1), true) {
+            // Explicit custody ack: piggybacked on our next forward, or alone after the hold.
             self.queue_ack(now, short);
         }
     }
@@ -1287,8 +1313,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
             .filter(|n| n.hops < NO_ROUTE && !n.child)
             .min_by_key(|n| (n.cost(), n.addr))
             .copied();
+        // Our advertised distance includes the penalty of a failing uplink, so a node that
+        // hears a bridge but cannot reach it does not attract the neighbourhood's traffic.
         let (hops, parent) = match best {
-            Some(n) => ((n.hops + 1).min(NO_ROUTE), Some(n.addr)),
+            Some(n) => (
+                u8::try_from(n.cost().0 + 1).map_or(NO_ROUTE, |h| h.min(NO_ROUTE)),
+                Some(n.addr),
+            ),
             None => (NO_ROUTE, None),
         };
         let had_route = self.parent.is_some();
@@ -1361,7 +1392,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         now: u64,
         due: Due,
         buf: &mut [u8],
-    ) -> Option<(usize, Priority, Vec<usize, N>)> {
+    ) -> Option<(usize, Priority, Vec<usize, N>, usize)> {
         match due {
             Due::Acks => {
                 let mut body = [0u8; MAX_ACKS * SHORT_ID_LEN];
@@ -1379,7 +1410,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 };
                 repr.emit(buf)
                     .ok()
-                    .map(|len| (len, Priority::Control, Vec::new()))
+                    .map(|len| (len, Priority::Control, Vec::new(), self.acks.len()))
             }
             Due::Advert => {
                 let repr = FrameRepr {
@@ -1391,19 +1422,19 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 };
                 repr.emit(buf)
                     .ok()
-                    .map(|len| (len, Priority::Control, Vec::new()))
+                    .map(|len| (len, Priority::Control, Vec::new(), 0))
             }
             Due::Items => {
                 let parent = self.parent?;
                 let order = self.item_order(now);
                 let first = order.first().and_then(|&i| self.slots.get(i))?;
                 let priority = first.priority;
-                // Entries first (into the frame's body after the next-hop address), then the
-                // header, which needs the smallest hop limit of what was packed.
-                let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
-                let (addr, entries) = body.split_at_mut_checked(2)?;
-                addr.copy_from_slice(&parent.0.to_le_bytes());
-                let mut b = EntriesBuilder::new(entries);
+                // Entries first (into a scratch buffer), then as many queued custody acks as
+                // the rest of the frame holds, then the header, which needs the smallest hop
+                // limit of what was packed.
+                let mut scratch = [0u8; MAX_FRAME_LEN];
+                let room = MAX_FRAME_LEN - HEADER_LEN - FORWARD_FIXED_LEN;
+                let mut b = EntriesBuilder::new(scratch.get_mut(..room)?);
                 let mut packed: Vec<usize, N> = Vec::new();
                 let mut hop_limit = NO_ROUTE;
                 for &i in &order {
@@ -1416,8 +1447,25 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         let _ = packed.push(i);
                     }
                 }
-                let entries_len = b.finish()?.as_bytes().len();
-                let len = HEADER_LEN + 2 + entries_len;
+                let entries = b.finish()?.as_bytes();
+                let n_acks = self
+                    .acks
+                    .len()
+                    .min((room - entries.len()) / SHORT_ID_LEN)
+                    .min(usize::from(u8::MAX));
+                let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
+                let (fixed, rest) = body.split_at_mut_checked(FORWARD_FIXED_LEN)?;
+                fixed.copy_from_slice(&[
+                    parent.0.to_le_bytes()[0],
+                    parent.0.to_le_bytes()[1],
+                    n_acks as u8,
+                ]);
+                let (ack_bytes, rest) = rest.split_at_mut_checked(n_acks * SHORT_ID_LEN)?;
+                for (dst, a) in ack_bytes.chunks_exact_mut(SHORT_ID_LEN).zip(self.acks.iter()) {
+                    dst.copy_from_slice(&a.0.to_le_bytes());
+                }
+                rest.get_mut(..entries.len())?.copy_from_slice(entries);
+                let len = HEADER_LEN + FORWARD_FIXED_LEN + n_acks * SHORT_ID_LEN + entries.len();
                 // Emit the header over the first bytes (the body is already in place).
                 let mut head = [0u8; MAX_FRAME_LEN];
                 let hl = FrameRepr {
@@ -1430,7 +1478,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 .emit(&mut head)
                 .ok()?;
                 buf.get_mut(..hl)?.copy_from_slice(head.get(..hl)?);
-                Some((len, priority, packed))
+                Some((len, priority, packed, n_acks))
             }
         }
     }
@@ -1453,7 +1501,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     /// Bookkeeping once a built frame is committed to the air.
-    fn commit(&mut self, now: u64, due: Due, len: usize, sent: Vec<usize, N>) {
+    fn commit(&mut self, now: u64, due: Due, len: usize, sent: Vec<usize, N>, n_acks: usize) {
         match due {
             Due::Acks => {
                 self.acks.clear();
@@ -1472,6 +1520,16 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 self.counters.control_bytes += len as u64;
             }
             Due::Items => {
+                if n_acks > 0 {
+                    let keep: Vec<ShortId, MAX_ACKS> =
+                        self.acks.iter().skip(n_acks).copied().collect();
+                    self.acks = keep;
+                    if self.acks.is_empty() {
+                        self.ack_due = None;
+                    }
+                    self.counters.piggybacked_acks += n_acks as u64;
+                    self.counters.control_bytes += (n_acks * SHORT_ID_LEN) as u64;
+                }
                 // Our header carries our hop count: no separate advert needed.
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;
