@@ -105,6 +105,8 @@ pub const DEFAULT_ITEM_TTL_US: u64 = 24 * 3_600_000_000;
 /// little-endian) followed by item entries ([`Entries`]). Engine-defined (radio/ leaves
 /// kinds above 6 to the engine).
 pub const FORWARD: FrameKind = FrameKind::Unknown(7);
+/// Items sent to a neighbour over which its link's ETX is estimated.
+const ETX_WINDOW: u8 = 32;
 /// Bytes of a [`FORWARD`] body before its custody acks: next hop (2) and ack count (1).
 const FORWARD_FIXED_LEN: usize = 3;
 /// A changed hop count is advertised within this delay (unless a data frame carries it).
@@ -392,19 +394,45 @@ struct Neighbour {
     snr: i8,
     /// Hand-overs to it that got no ack (reset by an ack or by its advert).
     fails: u8,
+    /// Items sent to it and items it acknowledged, over a sliding window (both halved when
+    /// `sent` reaches [`ETX_WINDOW`]): the link's expected transmission count is
+    /// `sent / acked`.
+    sent: u8,
+    acked: u8,
     /// Its last forward named us as its parent: never our parent (split horizon, so two
     /// nodes cannot count to infinity through each other).
     child: bool,
 }
 
 impl Neighbour {
-    /// Smaller is a better parent.
+    /// Smaller is a better parent: its distance plus the expected extra transmissions
+    /// (ETX − 1, rounded) of our link to it, strongest link first among equals.
     fn cost(&self) -> (u16, i16) {
         (
-            // One blame is forgiven (a collision streak), two in a row move the choice.
-            u16::from(self.hops) + u16::from(self.fails.saturating_sub(1)),
+            u16::from(self.hops) + self.extra_tx().max(u16::from(self.fails.saturating_sub(1))),
             -i16::from(self.snr),
         )
+    }
+
+    /// ETX − 1, rounded: 0 while fewer than two items were tried (optimistic).
+    fn extra_tx(&self) -> u16 {
+        let (sent, acked) = (u16::from(self.sent), u16::from(self.acked.min(self.sent)));
+        if sent < 2 {
+            0
+        } else if acked == 0 {
+            sent.min(u16::from(NO_ROUTE))
+        } else {
+            (sent - acked + acked / 2) / acked
+        }
+    }
+
+    fn record(&mut self, sent: u8, acked: u8) {
+        self.sent = self.sent.saturating_add(sent);
+        self.acked = self.acked.saturating_add(acked).min(self.sent);
+        if self.sent >= ETX_WINDOW {
+            self.sent /= 2;
+            self.acked /= 2;
+        }
     }
 }
 
@@ -1002,6 +1030,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
             if let Some(n) = by.and_then(|a| self.neighbours.iter_mut().find(|n| n.addr == a)) {
                 n.fails = 0;
+                n.record(0, 1);
             }
         }
     }
@@ -1271,6 +1300,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     hops,
                     snr,
                     fails: 0,
+                    sent: 0,
+                    acked: 0,
                     child: false,
                 };
                 if self.neighbours.push(entry).is_err() {
@@ -1535,6 +1566,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.advert_due = None;
                 }
                 let mut blame = false;
+                let parent = self.parent;
+                let n_items = u8::try_from(sent.len()).unwrap_or(u8::MAX);
+                if let Some(n) = self.neighbours.iter_mut().find(|n| Some(n.addr) == parent) {
+                    n.record(n_items, 0);
+                }
                 for i in sent {
                     let timeout = self.ack_timeout_us();
                     if let Some(s) = self.slots.get_mut(i) {
