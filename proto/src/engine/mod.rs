@@ -414,7 +414,9 @@ impl Neighbour {
         )
     }
 
-    /// ETX − 1, rounded: 0 while fewer than two items were tried (optimistic).
+    /// ETX − 1, rounded down (a link that needs fewer than two tries per item costs no
+    /// extra hop, so routes do not flap on a collision or two): 0 while fewer than two items
+    /// were tried (optimistic).
     fn extra_tx(&self) -> u16 {
         let (sent, acked) = (u16::from(self.sent), u16::from(self.acked.min(self.sent)));
         if sent < 2 {
@@ -422,7 +424,7 @@ impl Neighbour {
         } else if acked == 0 {
             sent.min(u16::from(NO_ROUTE))
         } else {
-            (sent - acked + acked / 2) / acked
+            (sent - acked) / acked
         }
     }
 
@@ -1338,12 +1340,21 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.config.bridge {
             return;
         }
-        let best = self
+        let mut best = self
             .neighbours
             .iter()
             .filter(|n| n.hops < NO_ROUTE && !n.child)
             .min_by_key(|n| (n.cost(), n.addr))
             .copied();
+        // Hysteresis: keep the current parent unless another is a whole hop cheaper.
+        if let Some(cur) = self
+            .neighbours
+            .iter()
+            .find(|n| Some(n.addr) == self.parent && n.hops < NO_ROUTE && !n.child)
+            && best.is_some_and(|b| b.cost().0 >= cur.cost().0)
+        {
+            best = Some(*cur);
+        }
         // Our advertised distance includes the penalty of a failing uplink, so a node that
         // hears a bridge but cannot reach it does not attract the neighbourhood's traffic.
         let (hops, parent) = match best {
