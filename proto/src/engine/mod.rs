@@ -394,10 +394,10 @@ struct Neighbour {
     snr: i8,
     /// Hand-overs to it that got no ack (reset by an ack or by its advert).
     fails: u8,
-    /// Items sent to it and items it acknowledged, over a sliding window (both halved when
-    /// `sent` reaches [`ETX_WINDOW`]): the link's expected transmission count is
-    /// `sent / acked`.
-    sent: u8,
+    /// Attempts that went unacknowledged and items it acknowledged, over a sliding window
+    /// (both halved when their sum reaches [`ETX_WINDOW`]): the link's expected transmission
+    /// count is `(failed + acked) / acked`.
+    failed: u8,
     acked: u8,
     /// Its last forward named us as its parent: never our parent (split horizon, so two
     /// nodes cannot count to infinity through each other).
@@ -414,25 +414,23 @@ impl Neighbour {
         )
     }
 
-    /// ETX − 1, rounded down (a link that needs fewer than two tries per item costs no
-    /// extra hop, so routes do not flap on a collision or two): 0 while fewer than two items
-    /// were tried (optimistic).
+    /// ETX − 1 = `failed / acked`, rounded down (a link that needs fewer than two tries per
+    /// item costs no extra hop, so routes do not flap on a collision or two). Attempts still
+    /// waiting for their ack count for nothing.
     fn extra_tx(&self) -> u16 {
-        let (sent, acked) = (u16::from(self.sent), u16::from(self.acked.min(self.sent)));
-        if sent < 2 {
-            0
-        } else if acked == 0 {
-            sent.min(u16::from(NO_ROUTE))
+        let (failed, acked) = (u16::from(self.failed), u16::from(self.acked));
+        if acked == 0 {
+            failed.min(u16::from(NO_ROUTE))
         } else {
-            (sent - acked) / acked
+            failed / acked
         }
     }
 
-    fn record(&mut self, sent: u8, acked: u8) {
-        self.sent = self.sent.saturating_add(sent);
-        self.acked = self.acked.saturating_add(acked).min(self.sent);
-        if self.sent >= ETX_WINDOW {
-            self.sent /= 2;
+    fn record(&mut self, failed: u8, acked: u8) {
+        self.failed = self.failed.saturating_add(failed);
+        self.acked = self.acked.saturating_add(acked);
+        if u16::from(self.failed) + u16::from(self.acked) >= u16::from(ETX_WINDOW) {
+            self.failed /= 2;
             self.acked /= 2;
         }
     }
@@ -700,6 +698,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         self.hand_over(ShortId(u64::from_le_bytes(b)), Some(sender));
                     }
                 }
+                self.choose_parent(now);
                 let Ok(entries) = Entries::new_checked(rest) else {
                     self.counters.malformed_frames += 1;
                     return;
@@ -727,6 +726,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         self.hand_over(short, Some(sender));
                     }
                 }
+                // Acks may have lowered our parent's cost (and so our distance).
+                self.choose_parent(now);
             }
             // Adverts carry their information in the header; fragments, reconciliation and
             // receipts are not implemented yet (see the module doc).
@@ -1030,7 +1031,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
             if let Some(id) = self.store.find_short(short).map(|(r, _)| r.id) {
                 self.store.mark_handed_over(&id);
             }
-            if let Some(n) = by.and_then(|a| self.neighbours.iter_mut().find(|n| n.addr == a)) {
+            // Credit the link only when the parent itself acked (an ack overheard from
+            // farther downhill says nothing about our link to it).
+            let parent = self.parent;
+            if let Some(n) = by
+                .filter(|a| Some(*a) == parent)
+                .and_then(|a| self.neighbours.iter_mut().find(|n| n.addr == a))
+            {
                 n.fails = 0;
                 n.record(0, 1);
             }
@@ -1302,7 +1309,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     hops,
                     snr,
                     fails: 0,
-                    sent: 0,
+                    failed: 0,
                     acked: 0,
                     child: false,
                 };
@@ -1577,10 +1584,15 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.advert_due = None;
                 }
                 let mut blame = false;
+                // A retransmission means the previous attempt (to the same parent: tries
+                // restart on a change of parent) went unacknowledged.
+                let failed = sent
+                    .iter()
+                    .filter(|&&i| self.slots.get(i).is_some_and(|s| s.tries > 0))
+                    .count();
                 let parent = self.parent;
-                let n_items = u8::try_from(sent.len()).unwrap_or(u8::MAX);
                 if let Some(n) = self.neighbours.iter_mut().find(|n| Some(n.addr) == parent) {
-                    n.record(n_items, 0);
+                    n.record(u8::try_from(failed).unwrap_or(u8::MAX), 0);
                 }
                 for i in sent {
                     let timeout = self.ack_timeout_us();
