@@ -546,15 +546,25 @@ fn a_relay_that_hears_the_bridge_but_cannot_reach_it_stops_attracting_traffic() 
     );
     m.nodes[3].handle_uplink(0, true);
     m.run_until(5 * MINUTE);
-    assert_eq!(m.nodes[1].route_hops(), Some(1), "R1 first believes the bridge is near");
-    let ids: Vec<ItemId> = (0..3).map(|k| m.submit(0, &payment(700 + k)).unwrap()).collect();
+    assert_eq!(
+        m.nodes[1].route_hops(),
+        Some(1),
+        "R1 first believes the bridge is near"
+    );
+    let ids: Vec<ItemId> = (0..3)
+        .map(|k| m.submit(0, &payment(700 + k)).unwrap())
+        .collect();
     m.run_until(4 * 60 * MINUTE);
     for id in &ids {
         assert!(m.uplinked(3, id), "delivered through R2");
         assert!(stored_from_air(&m, 2, id));
     }
     assert_eq!(m.nodes[1].parent(), Some(NodeAddr(2)));
-    assert_eq!(m.nodes[1].route_hops(), Some(2), "R1 advertises its real distance");
+    assert_eq!(
+        m.nodes[1].route_hops(),
+        Some(2),
+        "R1 advertises its real distance"
+    );
     assert_eq!(m.nodes[0].route_hops(), Some(3));
 }
 

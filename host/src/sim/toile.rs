@@ -191,16 +191,4 @@ impl Router for ToileRouter {
     fn store_len(&self) -> usize {
         self.engine.store_len()
     }
-
-    fn counters(&self) -> super::router::RouterCounters {
-        if std::env::var_os("TOILE_ENGINE_DEBUG").is_some() {
-            let c = self.engine.counters();
-            eprintln!(
-                "DBG node {} bridge {} hops {:?} parent {:?} frames_tx {} item_tx {} ack_tx {} advert_tx {} retries {} pfail {} dup {} overflows {} deferrals {} rx {} taken {} back {} {:?}",
-                self.engine.config().addr.0, self.engine.config().bridge, self.engine.route_hops(), self.engine.parent().map(|p| p.0),
-                c.frames_tx, c.item_tx, c.ack_tx, c.advert_tx, c.item_retries, c.parent_failures, c.duplicates, c.overflows, c.duty_deferrals, c.frames_rx, c.items_taken, c.taken_back, self.engine.debug_state()
-            );
-        }
-        super::router::RouterCounters::default()
-    }
 }

@@ -419,11 +419,9 @@ impl Neighbour {
     /// waiting for their ack count for nothing.
     fn extra_tx(&self) -> u16 {
         let (failed, acked) = (u16::from(self.failed), u16::from(self.acked));
-        if acked == 0 {
-            failed.min(u16::from(NO_ROUTE))
-        } else {
-            failed / acked
-        }
+        failed
+            .checked_div(acked)
+            .unwrap_or_else(|| failed.min(u16::from(NO_ROUTE)))
     }
 
     fn record(&mut self, failed: u8, acked: u8) {
@@ -599,12 +597,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// Kind and bytes of a held item (a bridge uploads them on [`Event::Uplink`]).
     pub fn item(&self, id: &ItemId) -> Option<(ItemKind, &[u8])> {
         self.store.find(id).map(|(r, b)| (r.kind, b))
-    }
-
-    #[doc(hidden)]
-    pub fn debug_state(&self) -> impl core::fmt::Debug + '_ {
-        let pending = self.slots.iter().filter(|s| s.pending()).count();
-        (pending, &self.neighbours)
     }
 
     /// Whether the item is still pushed by this node (not acknowledged downstream).
@@ -1510,7 +1502,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     n_acks as u8,
                 ]);
                 let (ack_bytes, rest) = rest.split_at_mut_checked(n_acks * SHORT_ID_LEN)?;
-                for (dst, a) in ack_bytes.chunks_exact_mut(SHORT_ID_LEN).zip(self.acks.iter()) {
+                for (dst, a) in ack_bytes
+                    .chunks_exact_mut(SHORT_ID_LEN)
+                    .zip(self.acks.iter())
+                {
                     dst.copy_from_slice(&a.0.to_le_bytes());
                 }
                 rest.get_mut(..entries.len())?.copy_from_slice(entries);
