@@ -22,13 +22,17 @@
 //!    spurious calls are harmless);
 //! 3. [`Engine::poll_event`] until `None`.
 //!
-//! ## Protocol (version 1)
-//! - **Gradient**: every frame's 4 flag bits carry the sender's hop count to the nearest
-//!   bridge (`0` = a bridge, [`NO_ROUTE`] = unknown). Each node keeps a small table of the
-//!   neighbours it heard ([`NEIGHBOURS`]: address, hop count, link SNR, custody failures) and
-//!   picks as parent the neighbour with the fewest hops, penalised by one hop per failed
-//!   custody hand-over, strongest link first among equals. Its own hop count is its parent's
-//!   plus one. [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
+//! ## Protocol (version 2)
+//! - **Gradient**: every frame's 4 flag bits carry the sender's distance to the nearest
+//!   bridge in expected transmissions, rounded (`0` = a bridge, [`NO_ROUTE`] = unknown).
+//!   Each node keeps a small table of the neighbours it heard ([`NEIGHBOURS`]: address,
+//!   distance, link SNR, and an ETX window of unacknowledged retransmissions and acks,
+//!   `ETX_WINDOW` = 32) and picks as parent the neighbour with the smallest distance plus
+//!   ETX − 1 of the link to it (rounded down), strongest link first among equals, keeping
+//!   its current parent unless another is a whole unit cheaper (no flapping). Its own
+//!   distance is that cost plus one, so a node that hears a bridge but cannot reach it
+//!   advertises its real distance instead of attracting the neighbourhood's traffic (the
+//!   seed-5 hot spot of v1). [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
 //!   count changes and no other frame carried it first, or to answer a node without route
 //!   (an advert with [`NO_ROUTE`] is a solicitation, answered once, suppressed when another
 //!   neighbour answers first). There is no periodic beacon: data frames refresh the gradient.
@@ -37,13 +41,16 @@
 //!   before the signature check: a member filter (sorted 64-bit signer-key prefixes, see
 //!   [`Engine::with_members`]) and a per-signer airtime quota ([`SIGNER_QUOTA_PERMILLE`] of
 //!   the hourly duty budget per signer per hour).
-//! - **Custody, addressed**: items travel in [`FORWARD`] frames whose body starts with the
-//!   2-byte address of the chosen parent, then the item entries. Only the addressed parent
-//!   takes custody (so one transmission moves an item one hop, never to several relays).
-//!   The parent's own forward of the item, overheard by the sender, is the custody ack
-//!   (passive ack); a bridge, which forwards nothing, sends explicit
-//!   [`FrameKind::CustodyAck`] frames (8-byte little-endian [`ShortId`]s) batched over
-//!   [`ACK_HOLD_US`]. Duplicates from uphill are acked again the same way. Without an ack the
+//! - **Custody, addressed**: items travel in [`FORWARD`] frames whose body is the 2-byte
+//!   address of the chosen parent, a 1-byte count of custody acks, the acks (8-byte
+//!   little-endian [`ShortId`]s of items the sender took custody of), then the item entries.
+//!   Only the addressed parent takes custody (so one transmission moves an item one hop,
+//!   never to several relays). Every custodian acks explicitly: its acks ride on its next
+//!   forward (free of a frame), or go alone in a [`FrameKind::CustodyAck`] frame after
+//!   [`ACK_HOLD_US`] (bridges, which forward nothing, batch them so). Overhearing the parent
+//!   forward the item is an ack too (passive ack). Duplicates from uphill are acked again.
+//!   An item a neighbour hands back after we handed it over (its route now runs through us)
+//!   is pushed again: custody returns, it is never acked and dropped. Without an ack the
 //!   sender retries after a randomised timeout longer than the ack hold; after
 //!   [`MAX_TRIES`] it blames the parent (a failure, which moves the choice to another
 //!   neighbour) and parks the item for [`PARK_US`]. Handing over never deletes: the item is
@@ -71,6 +78,15 @@
 //! When several things are due, one frame carries, by priority: explicit custody acks whose
 //! hold has passed, an advert, then pending items (highest priority, then oldest first,
 //! packed while they fit one frame).
+//!
+//! ## Where neighbour sync plugs in
+//! Set reconciliation is a separate component (branch `recon`). Its hooks here: after
+//! [`Engine::handle_frame`] has updated the neighbour table (`Engine::hear` is where a
+//! neighbour is first heard or changes distance), it may queue a ≤ 24-byte digest frame,
+//! built like the ack and advert frames in `Engine::build` as another `Due` kind below
+//! custody acks; sketches arrive as [`FrameKind::Reconcile`] bodies (ignored today in
+//! `handle_frame`'s last arm); missing items are pushed with [`Engine::submit`]-like
+//! acceptance (`accept`) and forwarded by the custody path above.
 //!
 //! ## Not done yet
 //! Set reconciliation ([`FrameKind::Reconcile`]), on-air signed receipts
@@ -395,7 +411,7 @@ struct Neighbour {
     /// Hand-overs to it that got no ack (reset by an ack or by its advert).
     fails: u8,
     /// Attempts that went unacknowledged and items it acknowledged, over a sliding window
-    /// (both halved when their sum reaches [`ETX_WINDOW`]): the link's expected transmission
+    /// (both halved when their sum reaches `ETX_WINDOW` = 32): the link's expected transmission
     /// count is `(failed + acked) / acked`.
     failed: u8,
     acked: u8,
