@@ -403,25 +403,22 @@ fn stored_from_air(m: &Mesh, i: usize, id: &ItemId) -> bool {
         .any(|e| matches!(e, Event::Stored { id: x, from_air: true } if x == id))
 }
 
-/// A diamond: A(0) hears and is heard by R1(1) and R2(2), both reach the bridge B(3).
-fn diamond() -> Mesh {
-    let links = vec![
-        vec![false, true, true, false],
-        vec![true, false, false, true],
-        vec![true, false, false, true],
-        vec![false, true, true, false],
-    ];
-    let mut m = Mesh::new(
-        vec![
-            engine(0, false),
-            engine(1, false),
-            engine(2, false),
-            engine(3, true),
-        ],
-        links,
-    );
+/// Four nodes, node 3 a bridge with its uplink up; `links[i][j]`: j hears i.
+fn four(links: Vec<Vec<bool>>) -> Mesh {
+    let nodes = (0..4).map(|i| engine(i, i == 3)).collect();
+    let mut m = Mesh::new(nodes, links);
     m.nodes[3].handle_uplink(0, true);
     m
+}
+
+/// A diamond: A(0) hears and is heard by R1(1) and R2(2), both reach the bridge B(3).
+fn diamond() -> Mesh {
+    four(vec![
+        vec![false, true, true, false],
+        vec![true, false, false, true],
+        vec![true, false, false, true],
+        vec![false, true, true, false],
+    ])
 }
 
 #[test]
@@ -529,22 +526,12 @@ fn a_relay_that_hears_the_bridge_but_cannot_reach_it_stops_attracting_traffic() 
     // A(0) hears only R1(1). R1 hears the bridge B(3) but B does not hear R1 (asymmetric),
     // and R1 also reaches R2(2), which reaches B. R1 must learn that its one-hop route fails,
     // advertise the longer distance through R2, and deliver A's items that way.
-    let links = vec![
+    let mut m = four(vec![
         vec![false, true, false, false],
         vec![true, false, true, false],
         vec![false, true, false, true],
         vec![false, true, true, false],
-    ];
-    let mut m = Mesh::new(
-        vec![
-            engine(0, false),
-            engine(1, false),
-            engine(2, false),
-            engine(3, true),
-        ],
-        links,
-    );
-    m.nodes[3].handle_uplink(0, true);
+    ]);
     m.run_until(5 * MINUTE);
     assert_eq!(
         m.nodes[1].route_hops(),

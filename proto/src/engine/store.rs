@@ -105,6 +105,18 @@ impl<const CAP: usize, const BYTES: usize> MemStore<CAP, BYTES> {
     }
 }
 
+impl<const CAP: usize, const BYTES: usize> MemStore<CAP, BYTES> {
+    fn set_handed_over(&mut self, id: &ItemId, value: bool) -> bool {
+        match self.entries.iter_mut().find(|(r, _)| r.id == *id) {
+            Some((r, _)) => {
+                r.handed_over = value;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 impl<const CAP: usize, const BYTES: usize> Store for MemStore<CAP, BYTES> {
     fn capacity(&self) -> usize {
         CAP
@@ -135,23 +147,11 @@ impl<const CAP: usize, const BYTES: usize> Store for MemStore<CAP, BYTES> {
     }
 
     fn mark_handed_over(&mut self, id: &ItemId) -> bool {
-        match self.entries.iter_mut().find(|(r, _)| r.id == *id) {
-            Some((r, _)) => {
-                r.handed_over = true;
-                true
-            }
-            None => false,
-        }
+        self.set_handed_over(id, true)
     }
 
     fn take_back(&mut self, id: &ItemId) -> bool {
-        match self.entries.iter_mut().find(|(r, _)| r.id == *id) {
-            Some((r, _)) => {
-                r.handed_over = false;
-                true
-            }
-            None => false,
-        }
+        self.set_handed_over(id, false)
     }
 
     fn at(&self, index: usize) -> Option<(Record, &[u8])> {
