@@ -81,6 +81,8 @@ struct Mesh {
     txs: Vec<(usize, u64, u64)>,
     /// Transmission in progress: (node, end, frame).
     on_air: Option<(usize, u64, Vec<u8>)>,
+    /// Every frame sent: (node, bytes).
+    frames: Vec<(usize, Vec<u8>)>,
 }
 
 impl Mesh {
@@ -93,6 +95,7 @@ impl Mesh {
             events: vec![Vec::new(); n],
             txs: Vec::new(),
             on_air: None,
+            frames: Vec::new(),
         };
         for i in 0..n {
             m.drain(i);
@@ -119,6 +122,7 @@ impl Mesh {
             );
             let toa = self.nodes[i].config().modulation.time_on_air_us(t.len);
             self.txs.push((i, self.now, toa));
+            self.frames.push((i, buf[..t.len].to_vec()));
             self.on_air = Some((i, self.now + toa, buf[..t.len].to_vec()));
         }
         let _ = self.nodes[i].poll_timeout();
@@ -399,25 +403,22 @@ fn stored_from_air(m: &Mesh, i: usize, id: &ItemId) -> bool {
         .any(|e| matches!(e, Event::Stored { id: x, from_air: true } if x == id))
 }
 
-/// A diamond: A(0) hears and is heard by R1(1) and R2(2), both reach the bridge B(3).
-fn diamond() -> Mesh {
-    let links = vec![
-        vec![false, true, true, false],
-        vec![true, false, false, true],
-        vec![true, false, false, true],
-        vec![false, true, true, false],
-    ];
-    let mut m = Mesh::new(
-        vec![
-            engine(0, false),
-            engine(1, false),
-            engine(2, false),
-            engine(3, true),
-        ],
-        links,
-    );
+/// Four nodes, node 3 a bridge with its uplink up; `links[i][j]`: j hears i.
+fn four(links: Vec<Vec<bool>>) -> Mesh {
+    let nodes = (0..4).map(|i| engine(i, i == 3)).collect();
+    let mut m = Mesh::new(nodes, links);
     m.nodes[3].handle_uplink(0, true);
     m
+}
+
+/// A diamond: A(0) hears and is heard by R1(1) and R2(2), both reach the bridge B(3).
+fn diamond() -> Mesh {
+    four(vec![
+        vec![false, true, true, false],
+        vec![true, false, false, true],
+        vec![true, false, false, true],
+        vec![false, true, true, false],
+    ])
 }
 
 #[test]
@@ -537,4 +538,81 @@ fn per_signer_quota_limits_what_a_relay_forwards_for_one_signer() {
         ids.iter().any(|id| m.nodes[0].is_pending(id)),
         "the origin keeps custody of what the relay deferred"
     );
+}
+
+#[test]
+fn a_relay_that_hears_the_bridge_but_cannot_reach_it_stops_attracting_traffic() {
+    // A(0) hears only R1(1). R1 hears the bridge B(3) but B does not hear R1 (asymmetric),
+    // and R1 also reaches R2(2), which reaches B. R1 must learn that its one-hop route fails,
+    // advertise the longer distance through R2, and deliver A's items that way.
+    let mut m = four(vec![
+        vec![false, true, false, false],
+        vec![true, false, true, false],
+        vec![false, true, false, true],
+        vec![false, true, true, false],
+    ]);
+    m.run_until(5 * MINUTE);
+    assert_eq!(
+        m.nodes[1].route_hops(),
+        Some(1),
+        "R1 first believes the bridge is near"
+    );
+    let ids: Vec<ItemId> = (0..3)
+        .map(|k| m.submit(0, &payment(700 + k)).unwrap())
+        .collect();
+    m.run_until(4 * 60 * MINUTE);
+    for id in &ids {
+        assert!(m.uplinked(3, id), "delivered through R2");
+        assert!(stored_from_air(&m, 2, id));
+    }
+    assert_eq!(m.nodes[1].parent(), Some(NodeAddr(2)));
+    assert_eq!(
+        m.nodes[1].route_hops(),
+        Some(2),
+        "R1 advertises its real distance"
+    );
+    assert_eq!(m.nodes[0].route_hops(), Some(3));
+}
+
+#[test]
+fn custody_acks_ride_on_the_relays_forward() {
+    // A(0) - R(1) - B(2): R acks A's item in the same frame that forwards it, so R sends no
+    // separate ack frame, and A stops pushing.
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false), engine(2, true)]);
+    m.nodes[2].handle_uplink(0, true);
+    m.run_until(MINUTE);
+    let id = m.submit(0, &payment(800)).unwrap();
+    m.run_until(10 * MINUTE);
+    assert!(m.uplinked(2, &id));
+    assert!(!m.nodes[0].is_pending(&id));
+    assert_eq!(m.nodes[1].counters().ack_tx, 0, "no separate ack frame");
+    assert_eq!(m.nodes[1].counters().piggybacked_acks, 1);
+    assert_eq!(m.nodes[0].counters().item_tx, 1, "one transmission per hop");
+}
+
+#[test]
+fn an_item_handed_back_is_pushed_again() {
+    // A(0) - R(1) - B(2). R hands A's item to B. Later a neighbour farther from the bridge
+    // addresses the item to R again (in the simulator: the relay R handed it to, whose route
+    // now runs through R). R must take custody again, not just ack: acking an item it no
+    // longer pushes would strand it.
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false), engine(2, true)]);
+    m.nodes[2].handle_uplink(0, true);
+    m.run_until(MINUTE);
+    let id = m.submit(0, &payment(900)).unwrap();
+    m.run_until(10 * MINUTE);
+    assert!(!m.nodes[1].is_pending(&id), "handed over to the bridge");
+    // The frame A sent R carries the item addressed to R; replay it as if a node farther
+    // from the bridge (hop count 5) sent it again.
+    let frame = &m
+        .frames
+        .iter()
+        .find(|(from, f)| *from == 0 && f.len() > 100)
+        .expect("A's forward")
+        .1;
+    let mut back = frame.clone();
+    back[1] = (5 << 4) | (back[1] & 0x0f); // sender's hop count: the flag nibble
+    m.nodes[1].handle_frame(m.now, RxMeta::default(), &back);
+    assert!(m.nodes[1].is_pending(&id), "custody is R's again");
+    assert_eq!(m.nodes[1].counters().taken_back, 1);
 }

@@ -22,13 +22,17 @@
 //!    spurious calls are harmless);
 //! 3. [`Engine::poll_event`] until `None`.
 //!
-//! ## Protocol (version 1)
-//! - **Gradient**: every frame's 4 flag bits carry the sender's hop count to the nearest
-//!   bridge (`0` = a bridge, [`NO_ROUTE`] = unknown). Each node keeps a small table of the
-//!   neighbours it heard ([`NEIGHBOURS`]: address, hop count, link SNR, custody failures) and
-//!   picks as parent the neighbour with the fewest hops, penalised by one hop per failed
-//!   custody hand-over, strongest link first among equals. Its own hop count is its parent's
-//!   plus one. [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
+//! ## Protocol (version 2)
+//! - **Gradient**: every frame's 4 flag bits carry the sender's distance to the nearest
+//!   bridge in expected transmissions, rounded (`0` = a bridge, [`NO_ROUTE`] = unknown).
+//!   Each node keeps a small table of the neighbours it heard ([`NEIGHBOURS`]: address,
+//!   distance, link SNR, and an ETX window of unacknowledged retransmissions and acks,
+//!   `ETX_WINDOW` = 32) and picks as parent the neighbour with the smallest distance plus
+//!   ETX − 1 of the link to it (rounded down), strongest link first among equals, keeping
+//!   its current parent unless another is a whole unit cheaper (no flapping). Its own
+//!   distance is that cost plus one, so a node that hears a bridge but cannot reach it
+//!   advertises its real distance instead of attracting the neighbourhood's traffic (the
+//!   seed-5 hot spot of v1). [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
 //!   count changes and no other frame carried it first, or to answer a node without route
 //!   (an advert with [`NO_ROUTE`] is a solicitation, answered once, suppressed when another
 //!   neighbour answers first). There is no periodic beacon: data frames refresh the gradient.
@@ -37,13 +41,16 @@
 //!   before the signature check: a member filter (sorted 64-bit signer-key prefixes, see
 //!   [`Engine::with_members`]) and a per-signer airtime quota ([`SIGNER_QUOTA_PERMILLE`] of
 //!   the hourly duty budget per signer per hour).
-//! - **Custody, addressed**: items travel in [`FORWARD`] frames whose body starts with the
-//!   2-byte address of the chosen parent, then the item entries. Only the addressed parent
-//!   takes custody (so one transmission moves an item one hop, never to several relays).
-//!   The parent's own forward of the item, overheard by the sender, is the custody ack
-//!   (passive ack); a bridge, which forwards nothing, sends explicit
-//!   [`FrameKind::CustodyAck`] frames (8-byte little-endian [`ShortId`]s) batched over
-//!   [`ACK_HOLD_US`]. Duplicates from uphill are acked again the same way. Without an ack the
+//! - **Custody, addressed**: items travel in [`FORWARD`] frames whose body is the 2-byte
+//!   address of the chosen parent, a 1-byte count of custody acks, the acks (8-byte
+//!   little-endian [`ShortId`]s of items the sender took custody of), then the item entries.
+//!   Only the addressed parent takes custody (so one transmission moves an item one hop,
+//!   never to several relays). Every custodian acks explicitly: its acks ride on its next
+//!   forward (free of a frame), or go alone in a [`FrameKind::CustodyAck`] frame after
+//!   [`ACK_HOLD_US`] (bridges, which forward nothing, batch them so). Overhearing the parent
+//!   forward the item is an ack too (passive ack). Duplicates from uphill are acked again.
+//!   An item a neighbour hands back after we handed it over (its route now runs through us)
+//!   is pushed again: custody returns, it is never acked and dropped. Without an ack the
 //!   sender retries after a randomised timeout longer than the ack hold; after
 //!   [`MAX_TRIES`] it blames the parent (a failure, which moves the choice to another
 //!   neighbour) and parks the item for [`PARK_US`]. Handing over never deletes: the item is
@@ -71,6 +78,15 @@
 //! When several things are due, one frame carries, by priority: explicit custody acks whose
 //! hold has passed, an advert, then pending items (highest priority, then oldest first,
 //! packed while they fit one frame).
+//!
+//! ## Where neighbour sync plugs in
+//! Set reconciliation is a separate component (branch `recon`). Its hooks here: after
+//! [`Engine::handle_frame`] has updated the neighbour table (`Engine::hear` is where a
+//! neighbour is first heard or changes distance), it may queue a ≤ 24-byte digest frame,
+//! built like the ack and advert frames in `Engine::build` as another `Due` kind below
+//! custody acks; sketches arrive as [`FrameKind::Reconcile`] bodies (ignored today in
+//! `handle_frame`'s last arm); missing items are pushed with [`Engine::submit`]-like
+//! acceptance (`accept`) and forwarded by the custody path above.
 //!
 //! ## Not done yet
 //! Set reconciliation ([`FrameKind::Reconcile`]), on-air signed receipts
@@ -105,6 +121,10 @@ pub const DEFAULT_ITEM_TTL_US: u64 = 24 * 3_600_000_000;
 /// little-endian) followed by item entries ([`Entries`]). Engine-defined (radio/ leaves
 /// kinds above 6 to the engine).
 pub const FORWARD: FrameKind = FrameKind::Unknown(7);
+/// Items sent to a neighbour over which its link's ETX is estimated.
+const ETX_WINDOW: u8 = 32;
+/// Bytes of a [`FORWARD`] body before its custody acks: next hop (2) and ack count (1).
+const FORWARD_FIXED_LEN: usize = 3;
 /// A changed hop count is advertised within this delay (unless a data frame carries it).
 pub const ADVERT_DELAY_US: u64 = 60_000_000;
 /// A node answers a solicitation only if its last advert is older than this.
@@ -320,6 +340,12 @@ pub struct Counters {
     pub item_retries: u64,
     /// Events dropped because the driver did not drain them (should stay 0).
     pub events_lost: u64,
+    /// Items taken into custody from the air (each is one hop of an item).
+    pub items_taken: u64,
+    /// Custody acks carried in forward frames.
+    pub piggybacked_acks: u64,
+    /// Items a neighbour handed back after we had handed them over.
+    pub taken_back: u64,
 }
 
 /// One entry of the RAM item index (20 bytes: a 2000-item index is 40 000 bytes).
@@ -384,19 +410,43 @@ struct Neighbour {
     snr: i8,
     /// Hand-overs to it that got no ack (reset by an ack or by its advert).
     fails: u8,
+    /// Attempts that went unacknowledged and items it acknowledged, over a sliding window
+    /// (both halved when their sum reaches `ETX_WINDOW` = 32): the link's expected transmission
+    /// count is `(failed + acked) / acked`.
+    failed: u8,
+    acked: u8,
     /// Its last forward named us as its parent: never our parent (split horizon, so two
     /// nodes cannot count to infinity through each other).
     child: bool,
 }
 
 impl Neighbour {
-    /// Smaller is a better parent.
+    /// Smaller is a better parent: its distance plus the expected extra transmissions
+    /// (ETX − 1, rounded) of our link to it, strongest link first among equals.
     fn cost(&self) -> (u16, i16) {
         (
-            // One blame is forgiven (a collision streak), two in a row move the choice.
-            u16::from(self.hops) + u16::from(self.fails.saturating_sub(1)),
+            u16::from(self.hops) + self.extra_tx().max(u16::from(self.fails.saturating_sub(1))),
             -i16::from(self.snr),
         )
+    }
+
+    /// ETX − 1 = `failed / acked`, rounded down (a link that needs fewer than two tries per
+    /// item costs no extra hop, so routes do not flap on a collision or two). Attempts still
+    /// waiting for their ack count for nothing.
+    fn extra_tx(&self) -> u16 {
+        let (failed, acked) = (u16::from(self.failed), u16::from(self.acked));
+        failed
+            .checked_div(acked)
+            .unwrap_or_else(|| failed.min(u16::from(NO_ROUTE)))
+    }
+
+    fn record(&mut self, failed: u8, acked: u8) {
+        self.failed = self.failed.saturating_add(failed);
+        self.acked = self.acked.saturating_add(acked);
+        if u16::from(self.failed) + u16::from(self.acked) >= u16::from(ETX_WINDOW) {
+            self.failed /= 2;
+            self.acked /= 2;
+        }
     }
 }
 
@@ -642,6 +692,22 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     return;
                 };
                 let to = NodeAddr(u16::from_le_bytes([to[0], to[1]]));
+                let n_acks = rest.first().map_or(0, |&n| usize::from(n));
+                let (Some(ack_bytes), Some(rest)) = (
+                    rest.get(1..1 + n_acks * SHORT_ID_LEN),
+                    rest.get(1 + n_acks * SHORT_ID_LEN..),
+                ) else {
+                    self.counters.malformed_frames += 1;
+                    return;
+                };
+                if self.is_parent_like(sender, their_hops) {
+                    for chunk in ack_bytes.chunks_exact(SHORT_ID_LEN) {
+                        let mut b = [0u8; SHORT_ID_LEN];
+                        b.copy_from_slice(chunk);
+                        self.hand_over(ShortId(u64::from_le_bytes(b)), Some(sender));
+                    }
+                }
+                self.choose_parent(now);
                 let Ok(entries) = Entries::new_checked(rest) else {
                     self.counters.malformed_frames += 1;
                     return;
@@ -669,6 +735,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         self.hand_over(short, Some(sender));
                     }
                 }
+                // Acks may have lowered our parent's cost (and so our distance).
+                self.choose_parent(now);
             }
             // Adverts carry their information in the header; fragments, reconciliation and
             // receipts are not implemented yet (see the module doc).
@@ -763,7 +831,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             };
             return None;
         }
-        let Some((len, priority, packed)) = self.build(now, due, buf) else {
+        let Some((len, priority, packed, n_acks)) = self.build(now, due, buf) else {
             // Nothing could be framed (a buffer shorter than a frame): drop control, park items.
             self.access = Access::Idle;
             self.acks.clear();
@@ -787,7 +855,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.access = Access::Idle;
             return None;
         }
-        self.commit(now, due, len, packed);
+        self.commit(now, due, len, packed, n_acks);
         self.duty.record(now, toa);
         self.counters.frames_tx += 1;
         self.counters.airtime_us += toa;
@@ -936,6 +1004,27 @@ impl<S: Store, const N: usize> Engine<S, N> {
         Some(sender) == self.parent || their_hops < self.hops
     }
 
+    /// An item we handed over came back to us: push it again. `false` if it is pending
+    /// already (nothing to take back).
+    fn take_back(&mut self, now: u64, short: ShortId) -> bool {
+        let t = ticks(now);
+        let Some(s) = self
+            .slots
+            .iter_mut()
+            .find(|s| s.short() == short && !s.pending())
+        else {
+            return false;
+        };
+        s.state |= PENDING;
+        s.tries = 0;
+        s.next_try = t;
+        self.counters.taken_back += 1;
+        if let Some(id) = self.store.find_short(short).map(|(r, _)| r.id) {
+            self.store.take_back(&id);
+        }
+        true
+    }
+
     /// Mark the item with `short` as taken over downstream: stop pushing it.
     fn hand_over(&mut self, short: ShortId, by: Option<NodeAddr>) {
         let mut found = false;
@@ -951,8 +1040,15 @@ impl<S: Store, const N: usize> Engine<S, N> {
             if let Some(id) = self.store.find_short(short).map(|(r, _)| r.id) {
                 self.store.mark_handed_over(&id);
             }
-            if let Some(n) = by.and_then(|a| self.neighbours.iter_mut().find(|n| n.addr == a)) {
+            // Credit the link only when the parent itself acked (an ack overheard from
+            // farther downhill says nothing about our link to it).
+            let parent = self.parent;
+            if let Some(n) = by
+                .filter(|a| Some(*a) == parent)
+                .and_then(|a| self.neighbours.iter_mut().find(|n| n.addr == a))
+            {
                 n.fails = 0;
+                n.record(0, 1);
             }
         }
     }
@@ -980,9 +1076,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
         // Downhill of the sender: we may take custody.
         let downhill = self.config.bridge || self.hops < their_hops;
         let take = for_me && downhill;
-        if self.holds(&id) || self.seen(short) {
+        let held = self.holds(&id);
+        // A relay that no longer holds an item it saw (released to make room) takes it again
+        // like a new one: acking without holding would lose it. Bridges ack what they uplinked.
+        if held || (self.seen(short) && (self.config.bridge || !take)) {
             if take {
                 self.counters.duplicates += 1;
+                if held && !self.config.bridge && self.take_back(now, short) {
+                    // Handed back (the neighbour we gave it to lost its route through us or
+                    // restarted): custody is ours again, and our forward will ack it.
+                    return;
+                }
                 // The sender did not hear our ack (or our forward): ack explicitly.
                 self.queue_ack(now, short);
             } else if self.is_parent_like(sender, their_hops) {
@@ -1012,7 +1116,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return;
         }
         self.charge(now, &item);
-        if self.accept(now, &item, id, hop_limit.saturating_sub(1), true) && self.config.bridge {
+        if self.accept(now, &item, id, hop_limit.saturating_sub(1), true) {
+            // Explicit custody ack: piggybacked on our next forward, or alone after the hold.
             self.queue_ack(now, short);
         }
     }
@@ -1107,6 +1212,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return false;
         }
         self.remember(id.short());
+        if from_air {
+            self.counters.items_taken += 1;
+        }
         self.event(Event::Stored { id, from_air });
         if self.uplink {
             self.event(Event::Uplink { id });
@@ -1210,6 +1318,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     hops,
                     snr,
                     fails: 0,
+                    failed: 0,
+                    acked: 0,
                     child: false,
                 };
                 if self.neighbours.push(entry).is_err() {
@@ -1246,14 +1356,28 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.config.bridge {
             return;
         }
-        let best = self
+        let mut best = self
             .neighbours
             .iter()
             .filter(|n| n.hops < NO_ROUTE && !n.child)
             .min_by_key(|n| (n.cost(), n.addr))
             .copied();
+        // Hysteresis: keep the current parent unless another is a whole hop cheaper.
+        if let Some(cur) = self
+            .neighbours
+            .iter()
+            .find(|n| Some(n.addr) == self.parent && n.hops < NO_ROUTE && !n.child)
+            && best.is_some_and(|b| b.cost().0 >= cur.cost().0)
+        {
+            best = Some(*cur);
+        }
+        // Our advertised distance includes the penalty of a failing uplink, so a node that
+        // hears a bridge but cannot reach it does not attract the neighbourhood's traffic.
         let (hops, parent) = match best {
-            Some(n) => ((n.hops + 1).min(NO_ROUTE), Some(n.addr)),
+            Some(n) => (
+                u8::try_from(n.cost().0 + 1).map_or(NO_ROUTE, |h| h.min(NO_ROUTE)),
+                Some(n.addr),
+            ),
             None => (NO_ROUTE, None),
         };
         let had_route = self.parent.is_some();
@@ -1326,7 +1450,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         now: u64,
         due: Due,
         buf: &mut [u8],
-    ) -> Option<(usize, Priority, Vec<usize, N>)> {
+    ) -> Option<(usize, Priority, Vec<usize, N>, usize)> {
         match due {
             Due::Acks => {
                 let mut body = [0u8; MAX_ACKS * SHORT_ID_LEN];
@@ -1344,7 +1468,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 };
                 repr.emit(buf)
                     .ok()
-                    .map(|len| (len, Priority::Control, Vec::new()))
+                    .map(|len| (len, Priority::Control, Vec::new(), self.acks.len()))
             }
             Due::Advert => {
                 let repr = FrameRepr {
@@ -1356,19 +1480,19 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 };
                 repr.emit(buf)
                     .ok()
-                    .map(|len| (len, Priority::Control, Vec::new()))
+                    .map(|len| (len, Priority::Control, Vec::new(), 0))
             }
             Due::Items => {
                 let parent = self.parent?;
                 let order = self.item_order(now);
                 let first = order.first().and_then(|&i| self.slots.get(i))?;
                 let priority = first.priority;
-                // Entries first (into the frame's body after the next-hop address), then the
-                // header, which needs the smallest hop limit of what was packed.
-                let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
-                let (addr, entries) = body.split_at_mut_checked(2)?;
-                addr.copy_from_slice(&parent.0.to_le_bytes());
-                let mut b = EntriesBuilder::new(entries);
+                // Entries first (into a scratch buffer), then as many queued custody acks as
+                // the rest of the frame holds, then the header, which needs the smallest hop
+                // limit of what was packed.
+                let mut scratch = [0u8; MAX_FRAME_LEN];
+                let room = MAX_FRAME_LEN - HEADER_LEN - FORWARD_FIXED_LEN;
+                let mut b = EntriesBuilder::new(scratch.get_mut(..room)?);
                 let mut packed: Vec<usize, N> = Vec::new();
                 let mut hop_limit = NO_ROUTE;
                 for &i in &order {
@@ -1381,8 +1505,28 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         let _ = packed.push(i);
                     }
                 }
-                let entries_len = b.finish()?.as_bytes().len();
-                let len = HEADER_LEN + 2 + entries_len;
+                let entries = b.finish()?.as_bytes();
+                let n_acks = self
+                    .acks
+                    .len()
+                    .min((room - entries.len()) / SHORT_ID_LEN)
+                    .min(usize::from(u8::MAX));
+                let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
+                let (fixed, rest) = body.split_at_mut_checked(FORWARD_FIXED_LEN)?;
+                fixed.copy_from_slice(&[
+                    parent.0.to_le_bytes()[0],
+                    parent.0.to_le_bytes()[1],
+                    n_acks as u8,
+                ]);
+                let (ack_bytes, rest) = rest.split_at_mut_checked(n_acks * SHORT_ID_LEN)?;
+                for (dst, a) in ack_bytes
+                    .chunks_exact_mut(SHORT_ID_LEN)
+                    .zip(self.acks.iter())
+                {
+                    dst.copy_from_slice(&a.0.to_le_bytes());
+                }
+                rest.get_mut(..entries.len())?.copy_from_slice(entries);
+                let len = HEADER_LEN + FORWARD_FIXED_LEN + n_acks * SHORT_ID_LEN + entries.len();
                 // Emit the header over the first bytes (the body is already in place).
                 let mut head = [0u8; MAX_FRAME_LEN];
                 let hl = FrameRepr {
@@ -1395,7 +1539,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 .emit(&mut head)
                 .ok()?;
                 buf.get_mut(..hl)?.copy_from_slice(head.get(..hl)?);
-                Some((len, priority, packed))
+                Some((len, priority, packed, n_acks))
             }
         }
     }
@@ -1418,7 +1562,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     /// Bookkeeping once a built frame is committed to the air.
-    fn commit(&mut self, now: u64, due: Due, len: usize, sent: Vec<usize, N>) {
+    fn commit(&mut self, now: u64, due: Due, len: usize, sent: Vec<usize, N>, n_acks: usize) {
         match due {
             Due::Acks => {
                 self.acks.clear();
@@ -1437,11 +1581,31 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 self.counters.control_bytes += len as u64;
             }
             Due::Items => {
+                if n_acks > 0 {
+                    let keep: Vec<ShortId, MAX_ACKS> =
+                        self.acks.iter().skip(n_acks).copied().collect();
+                    self.acks = keep;
+                    if self.acks.is_empty() {
+                        self.ack_due = None;
+                    }
+                    self.counters.piggybacked_acks += n_acks as u64;
+                    self.counters.control_bytes += (n_acks * SHORT_ID_LEN) as u64;
+                }
                 // Our header carries our hop count: no separate advert needed.
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;
                 }
                 let mut blame = false;
+                // A retransmission means the previous attempt (to the same parent: tries
+                // restart on a change of parent) went unacknowledged.
+                let failed = sent
+                    .iter()
+                    .filter(|&&i| self.slots.get(i).is_some_and(|s| s.tries > 0))
+                    .count();
+                let parent = self.parent;
+                if let Some(n) = self.neighbours.iter_mut().find(|n| Some(n.addr) == parent) {
+                    n.record(u8::try_from(failed).unwrap_or(u8::MAX), 0);
+                }
                 for i in sent {
                     let timeout = self.ack_timeout_us();
                     if let Some(s) = self.slots.get_mut(i) {

@@ -51,6 +51,12 @@ pub type BoardEngine = Engine<FlashIndexProbe, BOARD_ITEMS>;
 /// Bytes of RAM the engine and its store index take on the target this is compiled for.
 pub const BOARD_ENGINE_RAM: usize = core::mem::size_of::<BoardEngine>();
 
+/// [`BOARD_ENGINE_RAM`] kept in the compiled library so the figure for a real target can be
+/// read back from its object code: `tests/ram-thumbv7em.sh` builds for thumbv7em and prints
+/// it with `llvm-nm` / `llvm-objdump`.
+#[used]
+pub static BOARD_ENGINE_RAM_BYTES: usize = BOARD_ENGINE_RAM;
+
 const _: () = assert!(
     BOARD_ENGINE_RAM <= RAM_BUDGET,
     "engine + 2000-item store index exceed 48 KiB: shrink the index entry or the queues"

@@ -56,6 +56,23 @@ pub trait Store {
     fn remove(&mut self, id: &ItemId) -> bool;
     /// Set `handed_over`; `false` if the item is absent.
     fn mark_handed_over(&mut self, id: &ItemId) -> bool;
+    /// Clear `handed_over` (the neighbour handed the item back: this node has custody
+    /// again); `false` if the item is absent. Durable like `mark_handed_over`. The default
+    /// re-inserts the item (remove, then insert), which moves it to the newest position.
+    fn take_back(&mut self, id: &ItemId) -> bool {
+        let mut copy = [0u8; crate::radio::MAX_FRAME_LEN];
+        let Some((mut record, len)) = self.find(id).and_then(|(r, b)| {
+            let dst = copy.get_mut(..b.len())?;
+            dst.copy_from_slice(b);
+            Some((r, b.len()))
+        }) else {
+            return false;
+        };
+        record.handed_over = false;
+        self.remove(id);
+        copy.get(..len)
+            .is_some_and(|b| self.insert(&record, b).is_ok())
+    }
     /// The `index`-th item, oldest first.
     fn at(&self, index: usize) -> Option<(Record, &[u8])>;
     /// The item with content id `id`.
@@ -84,6 +101,18 @@ impl<const CAP: usize, const BYTES: usize> MemStore<CAP, BYTES> {
     pub const fn new() -> Self {
         Self {
             entries: Vec::new(),
+        }
+    }
+}
+
+impl<const CAP: usize, const BYTES: usize> MemStore<CAP, BYTES> {
+    fn set_handed_over(&mut self, id: &ItemId, value: bool) -> bool {
+        match self.entries.iter_mut().find(|(r, _)| r.id == *id) {
+            Some((r, _)) => {
+                r.handed_over = value;
+                true
+            }
+            None => false,
         }
     }
 }
@@ -118,13 +147,11 @@ impl<const CAP: usize, const BYTES: usize> Store for MemStore<CAP, BYTES> {
     }
 
     fn mark_handed_over(&mut self, id: &ItemId) -> bool {
-        match self.entries.iter_mut().find(|(r, _)| r.id == *id) {
-            Some((r, _)) => {
-                r.handed_over = true;
-                true
-            }
-            None => false,
-        }
+        self.set_handed_over(id, true)
+    }
+
+    fn take_back(&mut self, id: &ItemId) -> bool {
+        self.set_handed_over(id, false)
     }
 
     fn at(&self, index: usize) -> Option<(Record, &[u8])> {
