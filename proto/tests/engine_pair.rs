@@ -761,3 +761,21 @@ fn an_idle_pair_exchanges_one_short_check() {
     );
     assert!(frames[0] <= IDLE_CHECK_MAX, "{frames:?}");
 }
+
+#[test]
+fn a_wall_clock_time_base_does_not_expire_items() {
+    // A host driver passes µs since 1970 (about 1.8e15): the index's 32-bit ticks count from
+    // the engine's start, so items are neither expired nor lost.
+    let t0: u64 = 1_790_000_000_000_000;
+    let mut e = Engine::<MemStore<8, 256>, 8>::new(config(0, false), MemStore::new(), t0);
+    let id = e
+        .submit(t0, ItemKind::Extrinsic, &payment(900))
+        .expect("stored");
+    e.handle_timeout(t0 + 10 * MINUTE);
+    while let Some(ev) = e.poll_event() {
+        assert!(!matches!(ev, Event::Expired { .. }), "{ev:?}");
+    }
+    assert!(e.item(&id).is_some(), "still held");
+    assert!(e.is_pending(&id), "still pushed towards a bridge");
+    assert!(e.poll_timeout().is_some_and(|t| t >= t0));
+}

@@ -47,19 +47,13 @@ pub enum NodeError {
     CorruptChain(PathBuf),
 }
 
-/// Microseconds since [`NODE_EPOCH_UNIX_US`]: the engine's `now` (expiry survives restarts).
+/// Microseconds since the Unix epoch: the engine's `now` (persisted expiries survive restarts;
+/// the engine counts its timers from its own start, so any epoch works).
 pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-        .saturating_sub(NODE_EPOCH_UNIX_US)
 }
-
-/// The emulated node's clock counts from 2026-01-01T00:00:00Z, not from 1970: the engine keeps
-/// its timers in 0.1 s ticks of a `u32` (13.6 years from the driver's epoch, like a board's
-/// clock counting from boot), and persisted expiries must survive a restart, so the node needs
-/// one fixed epoch that is recent.
-pub const NODE_EPOCH_UNIX_US: u64 = 1_767_225_600_000_000;
 
 /// The engine configuration of an emulated node (a LongFast EU868 node at 10 % duty)
 /// verifying items for `profile`.

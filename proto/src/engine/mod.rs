@@ -377,17 +377,20 @@ impl Slot {
     const fn pending(&self) -> bool {
         self.state & PENDING != 0
     }
-    fn expires_us(&self) -> u64 {
-        u64::from(self.expires) * TICK_US
+    fn expires_us(&self, epoch: u64) -> u64 {
+        epoch.saturating_add(u64::from(self.expires) * TICK_US)
     }
-    fn next_try_us(&self) -> u64 {
-        u64::from(self.next_try) * TICK_US
+    fn next_try_us(&self, epoch: u64) -> u64 {
+        epoch.saturating_add(u64::from(self.next_try) * TICK_US)
     }
 }
 
-/// `now` (µs) in ticks, rounded up so a timer never fires before its instant.
-fn ticks(us: u64) -> u32 {
-    u32::try_from(us.div_ceil(TICK_US)).unwrap_or(u32::MAX)
+/// An instant (µs, the driver's time base) in ticks since the engine's `epoch` (its `now` at
+/// [`Engine::new`]), rounded up so a timer never fires before its instant. Relative ticks keep
+/// the `u32` index valid for 13.6 years of uptime whatever the driver's epoch (a board counts
+/// from boot, a host from 1970); instants before the epoch are tick 0.
+fn ticks(epoch: u64, us: u64) -> u32 {
+    u32::try_from(us.saturating_sub(epoch).div_ceil(TICK_US)).unwrap_or(u32::MAX)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,6 +467,8 @@ pub struct Engine<S: Store, const N: usize> {
     config: Config,
     store: S,
     slots: Vec<Slot, N>,
+    /// The driver's `now` at [`Engine::new`]: the index's ticks count from here.
+    epoch: u64,
     seen: Deque<ShortId, SEEN_LEN>,
     acks: Vec<ShortId, MAX_ACKS>,
     /// When the oldest queued ack must go out.
@@ -498,6 +503,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             config,
             store,
             slots: Vec::new(),
+            epoch: now,
             seen: Deque::new(),
             acks: Vec::new(),
             ack_due: None,
@@ -534,6 +540,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// history — which is why a real node should persist it or wait an hour; the simulator
     /// audits it) and rebuild the item index from the store.
     pub fn restart(&mut self, now: u64) {
+        let epoch = self.epoch;
         self.slots.clear();
         self.seen.clear();
         self.acks.clear();
@@ -552,8 +559,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             };
             let slot = Slot {
                 short: r.id.short().0.to_le_bytes(),
-                expires: ticks(r.expires),
-                next_try: ticks(now),
+                expires: ticks(epoch, r.expires),
+                next_try: ticks(epoch, now),
                 priority: r.priority,
                 hop_limit: r.hop_limit,
                 tries: 0,
@@ -798,6 +805,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         channel_busy: bool,
         buf: &mut [u8],
     ) -> Option<Transmit> {
+        let epoch = self.epoch;
         if self.transmitting {
             return None;
         }
@@ -838,11 +846,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.ack_due = None;
             self.advert_due = None;
             self.solicit = None;
-            let park = ticks(now + PARK_US);
+            let park = ticks(epoch, now + PARK_US);
             for s in self
                 .slots
                 .iter_mut()
-                .filter(|s| s.pending() && s.next_try_us() <= now)
+                .filter(|s| s.pending() && s.next_try_us(epoch) <= now)
             {
                 s.next_try = park;
             }
@@ -870,6 +878,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// When to call [`Engine::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<u64> {
+        let epoch = self.epoch;
         let mut t: Option<u64> = None;
         let mut at = |x: u64| t = Some(t.map_or(x, |y| y.min(x)));
         // While transmitting, `handle_tx_done` is the next chance to send.
@@ -891,14 +900,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     }
                     if self.parent.is_some() && !self.config.bridge {
                         for s in self.slots.iter().filter(|s| s.pending()) {
-                            at(s.next_try_us());
+                            at(s.next_try_us(epoch));
                         }
                     }
                 }
             }
         }
         for s in &self.slots {
-            at(s.expires_us());
+            at(s.expires_us(epoch));
         }
         t
     }
@@ -1007,7 +1016,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// An item we handed over came back to us: push it again. `false` if it is pending
     /// already (nothing to take back).
     fn take_back(&mut self, now: u64, short: ShortId) -> bool {
-        let t = ticks(now);
+        let epoch = self.epoch;
+        let t = ticks(epoch, now);
         let Some(s) = self
             .slots
             .iter_mut()
@@ -1181,6 +1191,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         hop_limit: u8,
         from_air: bool,
     ) -> bool {
+        let epoch = self.epoch;
         let priority = Priority::of(item);
         let record = Record {
             id,
@@ -1197,8 +1208,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         let slot = Slot {
             short: id.short().0.to_le_bytes(),
-            expires: ticks(record.expires),
-            next_try: ticks(now),
+            expires: ticks(epoch, record.expires),
+            next_try: ticks(epoch, now),
             priority,
             hop_limit,
             tries: 0,
@@ -1272,9 +1283,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     fn expire(&mut self, now: u64) {
+        let epoch = self.epoch;
         let mut i = 0;
         while let Some(s) = self.slots.get(i).copied() {
-            if s.expires_us() <= now {
+            if s.expires_us(epoch) <= now {
                 if let Some(id) = self.store.find_short(s.short()).map(|(r, _)| r.id) {
                     self.store.remove(&id);
                     self.event(Event::Expired { id });
@@ -1288,6 +1300,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// Learn from any frame's header: the sender's hop count and link quality.
     fn hear(&mut self, now: u64, sender: NodeAddr, their_hops: u8, snr: i8, advert: bool) {
+        let epoch = self.epoch;
         if their_hops >= NO_ROUTE {
             // A solicitation (or a node without route): answer if we can help.
             if self.hops < NO_ROUTE {
@@ -1342,7 +1355,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         if Some(sender) == self.parent && advert {
             // The parent is back (or moved): retry parked items now.
-            let t = ticks(now);
+            let t = ticks(epoch, now);
             for s in self.slots.iter_mut().filter(|s| s.pending()) {
                 s.next_try = s.next_try.min(t);
                 s.tries = 0;
@@ -1353,6 +1366,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// Pick the cheapest neighbour as parent; set our hop count from it.
     fn choose_parent(&mut self, now: u64) {
+        let epoch = self.epoch;
         if self.config.bridge {
             return;
         }
@@ -1384,7 +1398,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let changed_parent = parent != self.parent;
         self.parent = parent;
         if changed_parent && parent.is_some() {
-            let t = ticks(now);
+            let t = ticks(epoch, now);
             for s in self.slots.iter_mut().filter(|s| s.pending()) {
                 s.tries = 0;
                 if !had_route {
@@ -1413,6 +1427,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// What could go out now, highest priority first.
     fn due(&self, now: u64) -> Option<Due> {
+        let epoch = self.epoch;
         if !self.acks.is_empty() && self.ack_due.is_some_and(|t| t <= now) {
             return Some(Due::Acks);
         }
@@ -1430,7 +1445,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             && self
                 .slots
                 .iter()
-                .any(|s| s.pending() && s.next_try_us() <= now)
+                .any(|s| s.pending() && s.next_try_us(epoch) <= now)
         {
             return Some(Due::Items);
         }
@@ -1546,9 +1561,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// Indices of due pending slots, highest priority then oldest first.
     fn item_order(&self, now: u64) -> Vec<usize, N> {
+        let epoch = self.epoch;
         let mut v: Vec<usize, N> = Vec::new();
         for (i, s) in self.slots.iter().enumerate() {
-            if s.pending() && s.next_try_us() <= now {
+            if s.pending() && s.next_try_us(epoch) <= now {
                 let _ = v.push(i);
             }
         }
@@ -1563,6 +1579,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// Bookkeeping once a built frame is committed to the air.
     fn commit(&mut self, now: u64, due: Due, len: usize, sent: Vec<usize, N>, n_acks: usize) {
+        let epoch = self.epoch;
         match due {
             Due::Acks => {
                 self.acks.clear();
@@ -1616,10 +1633,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         self.counters.item_tx += 1;
                         if s.tries >= MAX_TRIES {
                             s.tries = 0;
-                            s.next_try = ticks(now + PARK_US + timeout);
+                            s.next_try = ticks(epoch, now + PARK_US + timeout);
                             blame = true;
                         } else {
-                            s.next_try = ticks(now + (timeout << (s.tries - 1)));
+                            s.next_try = ticks(epoch, now + (timeout << (s.tries - 1)));
                         }
                     }
                 }
