@@ -11,6 +11,16 @@ pub const TEST_ITEMS: usize = 1_024;
 pub type TestNode = NodeService<FileStore, TEST_ITEMS>;
 
 pub fn node(key: &StaticKey, pinned: Option<[u8; 32]>, store: FileStore) -> TestNode {
+    node_with_rekey(key, pinned, store, REKEY_INTERVAL)
+}
+
+/// [`node`] with another rekey interval (messages per direction).
+pub fn node_with_rekey(
+    key: &StaticKey,
+    pinned: Option<[u8; 32]>,
+    store: FileStore,
+    rekey_interval: u64,
+) -> TestNode {
     NodeService::new(
         NodeConfig {
             engine: engine_config(1, dev_profile()),
@@ -18,7 +28,7 @@ pub fn node(key: &StaticKey, pinned: Option<[u8; 32]>, store: FileStore) -> Test
             pinned_host: pinned,
             pairing: false,
             name: "test".into(),
-            rekey_interval: REKEY_INTERVAL,
+            rekey_interval,
         },
         store,
         now_us(),
