@@ -130,6 +130,10 @@ pub enum SubmitError {
     /// The item does not fit in a frame.
     #[error("the item is too large for one frame ({0} bytes)")]
     TooLarge(usize),
+    /// The router refused the item for another reason (malformed, bad signature, member
+    /// filter, quota), said in words.
+    #[error("the node refused the item: {0}")]
+    Refused(&'static str),
 }
 
 /// Counters the simulator reads at the end of a run; routers without such a notion keep the

@@ -165,7 +165,8 @@ impl Router for ToileRouter {
         match r {
             Ok(_) => Ok(()),
             Err(engine::SubmitError::StoreFull) => Err(SubmitError::StoreFull),
-            Err(_) => Err(SubmitError::TooLarge(item.len())),
+            Err(engine::SubmitError::TooLarge) => Err(SubmitError::TooLarge(item.len())),
+            Err(e) => Err(SubmitError::Refused(e.as_str())),
         }
     }
 

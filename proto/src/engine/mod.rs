@@ -258,16 +258,23 @@ pub enum SubmitError {
     Quota,
 }
 
-impl core::fmt::Display for SubmitError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl SubmitError {
+    /// What went wrong and what to do next, for people.
+    pub const fn as_str(self) -> &'static str {
+        match self {
             Self::Malformed => "not a well-formed item: check its kind and bytes",
             Self::BadSignature => "the signature does not verify for this chain: re-sign it",
             Self::TooLarge => "the item does not fit one radio frame",
             Self::StoreFull => "the node's store is full; retry after it forwarded some items",
             Self::NotMember => "the signer is not a member of this community's mesh",
             Self::Quota => "the signer used its airtime quota on this node; retry within the hour",
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
