@@ -14,12 +14,7 @@ use serde_json::{Value, json};
 use toile_tests::offline::{
     Bridge, PAYER_PASSWORD, PAYER_SALT, g1_address, payer_public, seed_key,
 };
-
-/// `$TOILE_BIN` if set (a shared target directory may hold another worktree's build), else
-/// this build's binary.
-fn toile_bin() -> std::path::PathBuf {
-    std::env::var_os("TOILE_BIN").map_or_else(toile_tests::toile_bin, Into::into)
-}
+use toile_tests::toile_bin;
 
 /// Items the node starts with, generated items queued on the bridge, and real ones
 /// (`toile pay` ×3, `toile certify` ×2): 10 000 in all.
