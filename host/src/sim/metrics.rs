@@ -19,7 +19,7 @@
 use serde::Serialize;
 
 use super::engine::ItemRec;
-use super::router::RouterCounters;
+use super::router::{RouterCounters, TxBreakdown};
 use super::scenario::{Capacity, DeliveryMode, Scenario, capacity};
 use super::time::{Duration, Instant};
 use super::topology::{Links, Position, Topology};
@@ -59,6 +59,9 @@ pub struct Metrics {
     pub recon_bytes_per_item: Option<f64>,
     /// Bytes spent checking sync while idle; `null` for routers without it.
     pub idle_check_bytes: Option<u64>,
+    /// Per injected item: what the transmissions carried (item frames, retries, item hops,
+    /// ack frames, advert frames); `null` for routers that do not count it.
+    pub tx_per_item_breakdown: Option<TxBreakdown>,
     /// Largest store / queue any node reported.
     pub store_high_water: usize,
     /// Deliverable items (pairs in broadcast mode) not delivered by the end of the run.
@@ -349,6 +352,11 @@ pub(crate) fn compute(
     };
     let recon: Option<u64> = counters.iter().map(|c| c.recon_bytes).sum();
     let idle: Option<u64> = counters.iter().map(|c| c.idle_check_bytes).sum();
+    let breakdown: Option<TxBreakdown> = counters
+        .iter()
+        .map(|c| c.tx_breakdown)
+        .try_fold(TxBreakdown::default(), |acc, b| b.map(|b| acc.add(b)))
+        .map(|b| b.per(n_items as f64));
     let mean_latency = if latencies.is_empty() {
         None
     } else {
@@ -393,6 +401,7 @@ pub(crate) fn compute(
         duty_violations: rec.duty_violations,
         recon_bytes_per_item: recon.map(|b| per_item(b as f64)),
         idle_check_bytes: idle,
+        tx_per_item_breakdown: breakdown,
         store_high_water: rec.store_high_water,
         lost_items: deliverable.saturating_sub(delivered),
         reach_ratio,

@@ -17,8 +17,8 @@ use toile_proto::item::{ItemId, ItemKind};
 use toile_proto::radio::NodeAddr;
 
 use super::router::{
-    ChannelSense, DropReason, ItemKey, NodeContext, Router, RouterEvent, RouterFactory, RxMeta,
-    SubmitError, Transmit,
+    ChannelSense, DropReason, ItemKey, NodeContext, Router, RouterCounters, RouterEvent,
+    RouterFactory, RxMeta, SubmitError, Transmit, TxBreakdown,
 };
 use super::time::Instant;
 
@@ -191,5 +191,19 @@ impl Router for ToileRouter {
 
     fn store_len(&self) -> usize {
         self.engine.store_len()
+    }
+
+    fn counters(&self) -> RouterCounters {
+        let c = self.engine.counters();
+        RouterCounters {
+            tx_breakdown: Some(TxBreakdown {
+                item_frames: (c.frames_tx - c.ack_tx - c.advert_tx) as f64,
+                item_retries: c.item_retries as f64,
+                item_hops: c.items_taken as f64,
+                ack_frames: c.ack_tx as f64,
+                advert_frames: c.advert_tx as f64,
+            }),
+            ..RouterCounters::default()
+        }
     }
 }
