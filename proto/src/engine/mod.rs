@@ -138,8 +138,12 @@ pub const SOLICIT_MAX_US: u64 = 32 * 60_000_000;
 pub const MAX_TRIES: u8 = 3;
 /// A parked item is offered again after this long.
 pub const PARK_US: u64 = 5 * 60_000_000;
-/// How long a node holds explicit custody acks to batch them in one frame.
+/// How long a relay holds explicit custody acks to batch them in one frame (its acks mostly
+/// ride on its next forward before that).
 pub const ACK_HOLD_US: u64 = 90_000_000;
+/// How long a bridge holds custody acks: it forwards nothing to piggyback them on, so it
+/// batches them (up to [`MAX_ACKS`] a frame); its children wait longer before a retry.
+pub const BRIDGE_ACK_HOLD_US: u64 = 300_000_000;
 /// Recently seen short ids remembered for duplicate suppression.
 pub const SEEN_LEN: usize = 128;
 /// Custody acks waiting to be sent (one frame carries them all).
@@ -958,11 +962,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// How long to wait for an ack (explicit after the hold, or the parent's own forward).
     fn ack_timeout_us(&mut self) -> u64 {
         let m = &self.config.modulation;
-        let base = ACK_HOLD_US
+        // A parent at distance 0 is a bridge: it holds its acks longer.
+        let hold = if self.hops <= 1 {
+            BRIDGE_ACK_HOLD_US
+        } else {
+            ACK_HOLD_US
+        };
+        let base = hold
             + 3 * m.time_on_air_us(MAX_FRAME_LEN)
             + m.time_on_air_us(HEADER_LEN + MAX_ACKS * SHORT_ID_LEN)
             + u64::from(CW_MAX_SLOTS) * self.slot_us();
-        base + self.next_random() % (ACK_HOLD_US / 2).max(1)
+        base + self.next_random() % (hold / 2).max(1)
     }
 
     fn duty_fits(&self, toa: u64) -> bool {
@@ -995,9 +1005,21 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         if self.ack_due.is_none() {
             let j = self.jitter_us();
-            self.ack_due = Some(now + ACK_HOLD_US + j);
+            let hold = if self.config.bridge {
+                BRIDGE_ACK_HOLD_US
+            } else {
+                ACK_HOLD_US
+            };
+            self.ack_due = Some(now + hold + j);
         }
-        if self.acks.len() * 2 >= MAX_ACKS {
+        // Relays send early once half full (their forwards carry acks too); a bridge waits
+        // for a full frame.
+        let flush = if self.config.bridge {
+            MAX_ACKS
+        } else {
+            MAX_ACKS / 2
+        };
+        if self.acks.len() >= flush {
             self.ack_due = Some(now);
         }
     }
