@@ -126,7 +126,10 @@ const ETX_WINDOW: u8 = 32;
 /// Bytes of a [`FORWARD`] body before its custody acks: next hop (2) and ack count (1).
 const FORWARD_FIXED_LEN: usize = 3;
 /// A changed hop count is advertised within this delay (unless a data frame carries it).
-pub const ADVERT_DELAY_US: u64 = 60_000_000;
+pub const ADVERT_DELAY_US: u64 = 300_000_000;
+/// A node without route first listens this long (neighbours' frames carry their hop
+/// counts) before it solicits an advert.
+pub const SOLICIT_LISTEN_US: u64 = 300_000_000;
 /// A node answers a solicitation only if its last advert is older than this.
 pub const SOLICIT_HOLDOFF_US: u64 = 60_000_000;
 /// A node without route asks again after this long, doubling up to [`SOLICIT_MAX_US`].
@@ -592,7 +595,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.solicit = None;
         } else {
             self.advert_due = None;
-            self.solicit = Some((now + jitter, SOLICIT_RETRY_US));
+            self.solicit = Some((now + SOLICIT_LISTEN_US + jitter, SOLICIT_RETRY_US));
         }
     }
 
