@@ -165,6 +165,10 @@ pub const CW_MIN_SLOTS: u32 = 16;
 pub const CW_MAX_SLOTS: u32 = 256;
 /// Symbols per contention slot (covers a CAD and the rx/tx turnaround).
 pub const SLOT_SYMBOLS: u64 = 4;
+/// Transmit slots around a bridge: a child of a bridge sends items only in slot
+/// `address mod BRIDGE_SLOTS` of a cycle timed from the end of the last frame it heard from
+/// the bridge, so children that cannot hear each other (hidden terminals) rarely collide there.
+pub const BRIDGE_SLOTS: u64 = 8;
 /// Bytes of a [`ShortId`] on air.
 const SHORT_ID_LEN: usize = 8;
 /// Resolution of the item index's timers (µs): 0.1 s, so a `u32` spans 13 years.
@@ -495,6 +499,8 @@ pub struct Engine<S: Store, const N: usize> {
     neighbours: Vec<Neighbour, NEIGHBOURS>,
     advert_due: Option<u64>,
     last_advert: Option<u64>,
+    /// End of the last frame heard from our parent while it is a bridge: the slot clock.
+    bridge_heard: Option<u64>,
     /// No route: next solicitation, and the wait after it.
     solicit: Option<(u64, u64)>,
     access: Access,
@@ -529,6 +535,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             neighbours: Vec::new(),
             advert_due: None,
             last_advert: None,
+            bridge_heard: None,
             solicit: None,
             access: Access::Idle,
             duty_wait: None,
@@ -566,6 +573,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.transmitting = false;
         self.uplink = false;
         self.parent = None;
+        self.bridge_heard = None;
         self.hops = if self.config.bridge { 0 } else { NO_ROUTE };
         for i in 0..self.store.len() {
             let Some((r, _)) = self.store.at(i) else {
@@ -700,6 +708,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
         );
         self.hear(now, sender, their_hops, meta.snr_db, advert);
+        if their_hops == 0 && Some(sender) == self.parent {
+            self.bridge_heard = Some(now);
+        }
         let hop_limit = frame.header.hop_limit;
         match frame.body {
             Body::Items(entries) => {
@@ -831,6 +842,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Access::Idle => {
                 let w = CW_MIN_SLOTS;
                 let at = now + self.backoff_us(w);
+                let at = if due == Due::Items {
+                    self.bridge_slot(at)
+                } else {
+                    at
+                };
                 self.access = Access::Waiting {
                     at,
                     since: now,
@@ -846,6 +862,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if channel_busy {
             let w = (window * 2).min(CW_MAX_SLOTS);
             let at = now + self.backoff_us(w);
+            let at = if due == Due::Items {
+                self.bridge_slot(at)
+            } else {
+                at
+            };
             self.access = Access::Waiting {
                 at,
                 since,
@@ -955,6 +976,29 @@ impl<S: Store, const N: usize> Engine<S, N> {
     fn backoff_us(&mut self, window: u32) -> u64 {
         let slots = self.next_random() % u64::from(window.max(1));
         slots * self.slot_us()
+    }
+
+    /// The first instant from `t` at which a child of a bridge may start an item frame: `t`
+    /// itself when it falls in the opening of our slot, else the next opening plus a random
+    /// offset within it. Other nodes (and children that have not heard the bridge yet) send
+    /// at `t`.
+    fn bridge_slot(&mut self, t: u64) -> u64 {
+        let Some(t0) = self.bridge_heard.filter(|_| self.hops == 1) else {
+            return t;
+        };
+        let m = &self.config.modulation;
+        let opening = u64::from(CW_MIN_SLOTS) * self.slot_us();
+        let len = m.time_on_air_us(MAX_FRAME_LEN) + opening + 2 * self.slot_us();
+        let cycle = len * BRIDGE_SLOTS;
+        let start = t0 + u64::from(self.config.addr.0) % BRIDGE_SLOTS * len;
+        if t < start {
+            return start + self.next_random() % opening.max(1);
+        }
+        let into = (t - start) % cycle.max(1);
+        if into < opening {
+            return t;
+        }
+        t - into + cycle + self.next_random() % opening.max(1)
     }
 
     fn jitter_us(&mut self) -> u64 {
