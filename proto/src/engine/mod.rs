@@ -986,9 +986,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let Some(t0) = self.bridge_heard.filter(|_| self.hops == 1) else {
             return t;
         };
-        let m = &self.config.modulation;
         let opening = u64::from(CW_MIN_SLOTS) * self.slot_us();
-        let len = m.time_on_air_us(MAX_FRAME_LEN) + opening + 2 * self.slot_us();
+        let len = bridge_slot_us(&self.config.modulation);
         let cycle = len * BRIDGE_SLOTS;
         let start = t0 + u64::from(self.config.addr.0) % BRIDGE_SLOTS * len;
         if t < start {
@@ -1727,6 +1726,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
         }
     }
+}
+
+/// Length of one transmit slot around a bridge ([`BRIDGE_SLOTS`]): a full frame, the
+/// contention opening ([`CW_MIN_SLOTS`]) in which a child starts, and two contention slots of
+/// guard. Slot `k` of a cycle starts `k` slot lengths after the end of the bridge's last frame.
+pub fn bridge_slot_us(m: &Modulation) -> u64 {
+    let slot = m.symbol_us() * SLOT_SYMBOLS;
+    m.time_on_air_us(MAX_FRAME_LEN) + (u64::from(CW_MIN_SLOTS) + 2) * slot
 }
 
 /// The 64-bit prefix of an item's signer key (first 8 bytes, little-endian) that the member
