@@ -795,7 +795,9 @@ fn a_bridge_batches_its_custody_acks_for_five_minutes() {
     m.nodes[1].handle_uplink(0, true);
     m.run_until(6 * MINUTE);
     assert_eq!(m.nodes[0].route_hops(), Some(1));
-    let ids: Vec<_> = (0..3).map(|k| m.submit(0, &payment(900 + k)).unwrap()).collect();
+    let ids: Vec<_> = (0..3)
+        .map(|k| m.submit(0, &payment(900 + k)).unwrap())
+        .collect();
     m.run_until(m.now + 4 * MINUTE);
     assert!(ids.iter().all(|id| m.uplinked(1, id)), "delivered at once");
     assert_eq!(m.nodes[1].counters().ack_tx, 0, "acks held");
@@ -803,7 +805,11 @@ fn a_bridge_batches_its_custody_acks_for_five_minutes() {
     m.run_until(m.now + 3 * MINUTE);
     assert_eq!(m.nodes[1].counters().ack_tx, 1, "one frame acks all three");
     assert!(ids.iter().all(|id| !m.nodes[0].is_pending(id)));
-    assert_eq!(m.nodes[0].counters().item_retries, 0, "no retry before the hold ends");
+    assert_eq!(
+        m.nodes[0].counters().item_retries,
+        0,
+        "no retry before the hold ends"
+    );
 }
 
 #[test]
@@ -837,7 +843,12 @@ fn children_of_a_bridge_send_items_in_their_own_slot() {
     m.nodes[1].handle_uplink(0, true);
     m.run_until(6 * MINUTE);
     let ids: Vec<_> = (0..4)
-        .flat_map(|k| [m.submit(0, &payment(950 + k)), m.submit(3, &payment(960 + k))])
+        .flat_map(|k| {
+            [
+                m.submit(0, &payment(950 + k)),
+                m.submit(3, &payment(960 + k)),
+            ]
+        })
         .map(Result::unwrap)
         .collect();
     m.run_until(m.now + 20 * MINUTE);

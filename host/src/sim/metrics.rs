@@ -355,7 +355,7 @@ pub(crate) fn compute(
     let breakdown: Option<TxBreakdown> = counters
         .iter()
         .map(|c| c.tx_breakdown)
-        .try_fold(TxBreakdown::default(), |acc, b| b.map(|b| acc.add(b)))
+        .try_fold(TxBreakdown::default(), |acc, b| b.map(|b| acc.plus(b)))
         .map(|b| b.per(n_items as f64));
     let mean_latency = if latencies.is_empty() {
         None

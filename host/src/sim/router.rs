@@ -165,7 +165,7 @@ pub struct TxBreakdown {
 
 impl TxBreakdown {
     /// Field-wise sum.
-    pub fn add(self, o: Self) -> Self {
+    pub fn plus(self, o: Self) -> Self {
         Self {
             item_frames: self.item_frames + o.item_frames,
             item_retries: self.item_retries + o.item_retries,

@@ -33,7 +33,8 @@
 //!   distance is that cost plus one, so a node that hears a bridge but cannot reach it
 //!   advertises its real distance instead of attracting the neighbourhood's traffic (the
 //!   seed-5 hot spot of v1). [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
-//!   count changes and no other frame carried it first, or to answer a node without route
+//!   count changes and no other frame carried it first within [`ADVERT_DELAY_US`], or to
+//!   answer a node without route (which first listens [`SOLICIT_LISTEN_US`] for frame headers)
 //!   (an advert with [`NO_ROUTE`] is a solicitation, answered once, suppressed when another
 //!   neighbour answers first). There is no periodic beacon: data frames refresh the gradient.
 //! - **Verify before forward**: an item that fails [`Item::parse`] or [`Item::verify`] is
@@ -47,7 +48,9 @@
 //!   Only the addressed parent takes custody (so one transmission moves an item one hop,
 //!   never to several relays). Every custodian acks explicitly: its acks ride on its next
 //!   forward (free of a frame), or go alone in a [`FrameKind::CustodyAck`] frame after
-//!   [`ACK_HOLD_US`] (bridges, which forward nothing, batch them so). Overhearing the parent
+//!   [`ACK_HOLD_US`]; bridges, which forward nothing, batch them for [`BRIDGE_ACK_HOLD_US`]
+//!   or until [`MAX_ACKS`] fill a frame, and their children's retry timeouts exceed that
+//!   hold. Overhearing the parent
 //!   forward the item is an ack too (passive ack). Duplicates from uphill are acked again.
 //!   An item a neighbour hands back after we handed it over (its route now runs through us)
 //!   is pushed again: custody returns, it is never acked and dropped. Without an ack the
@@ -66,7 +69,10 @@
 //!   [`ShortId`]s.
 //! - **Channel access**: every transmission waits a random number of contention slots;
 //!   a busy channel doubles the window (listen before talk, half duplex: nothing is polled
-//!   while transmitting).
+//!   while transmitting). Children of a bridge start item frames only in the opening of
+//!   their slot (address mod [`BRIDGE_SLOTS`], [`bridge_slot_us`] long) of a cycle timed
+//!   from the end of the last frame they heard from the bridge: hidden children rarely
+//!   collide at the one receiver everything converges on.
 //! - **Duty cycle**: a frame goes out only if the rolling hour stays within the region's
 //!   budget; lower priorities may use a smaller share of it ([`Priority::budget_permille`]),
 //!   so they are deferred first.
