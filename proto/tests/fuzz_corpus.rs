@@ -49,3 +49,9 @@ fn link_stream() {
 fn recon() {
     replay("recon", toile_proto::fuzz::recon);
 }
+
+#[cfg(feature = "std")]
+#[test]
+fn engine() {
+    replay("engine", toile_proto::fuzz::engine);
+}
