@@ -51,7 +51,7 @@ use crate::item::{Item, ItemKind, ShortId};
 use crate::radio::{Body, EntriesBuilder, FrameKind, FrameRepr, HEADER_LEN, MAX_FRAME_LEN};
 use crate::recon::{self, Reconciler};
 
-use super::slot::{MINUTE_US, REBASE_AFTER_US, RELAY, Slot, ticks};
+use super::slot::{GONE, MINUTE_US, REBASE_AFTER_US, RELAY, Slot, ticks};
 use super::{Due, Engine, Event, Priority, SHORT_ID_LEN, Store};
 
 /// Copies of a broadcast item (or receipt) heard while our rebroadcast waits that cancel it.
@@ -63,6 +63,16 @@ pub const TRICKLE_MIN_US: u64 = 30_000_000;
 /// Longest Trickle interval (µs): an idle, consistent node sends at most one digest per this
 /// (fewer when a neighbour's consistent digest suppresses it).
 pub const TRICKLE_MAX_US: u64 = 32 * 60_000_000;
+/// A set that changed less than this ago (µs) is still settling: no digest is sent or answered.
+pub const SETTLE_US: u64 = 120_000_000;
+/// Reconciliation pushes of one item by one node (its heard count saturates at 3).
+const RECON_PUSHES: u8 = 3;
+/// An item sent less than this ago (0.1 s ticks: 2 min) is in flight, not missing: a
+/// neighbour's digest that lacks it does not trigger a push.
+const PUSH_HOLDOFF_TICKS: u32 = 1_200;
+/// Copies of a receipt heard that cancel our relay of it (receipts cost airtime and only
+/// free memory early: one copy is enough).
+const RECEIPT_K: u8 = 1;
 /// Consistent digests heard in an interval that suppress ours.
 const TRICKLE_K: u8 = 1;
 /// Differences one reconciliation session resolves (sketch capacity).
@@ -72,7 +82,7 @@ pub const DIGEST_FRAME_LEN: usize = HEADER_LEN + recon::wire::DIGEST_LEN;
 /// Item ids per receipt: (255 − 4 header − 4 seq − 64 signature) / 8.
 pub const RECEIPT_IDS: usize = (MAX_FRAME_LEN - HEADER_LEN - RECEIPT_FIXED_LEN) / SHORT_ID_LEN;
 /// How long a bridge batches confirmed ids before signing a receipt (µs).
-pub const RECEIPT_HOLD_US: u64 = 300_000_000;
+pub const RECEIPT_HOLD_US: u64 = 600_000_000;
 /// Receipt bytes besides the ids: sequence number (4) and signature (64).
 const RECEIPT_FIXED_LEN: usize = 4 + 64;
 /// Largest receipt body.
@@ -213,6 +223,8 @@ pub(super) struct Gossip {
     receipts_seen: Deque<u64, RECEIPTS_SEEN>,
     /// The last built Reconcile frame was a digest.
     built_digest: bool,
+    /// When the broadcast set last changed (a new item stored).
+    changed: u64,
 }
 
 impl Gossip {
@@ -234,6 +246,7 @@ impl Gossip {
             relays: Deque::new(),
             receipts_seen: Deque::new(),
             built_digest: false,
+            changed: 0,
         }
     }
 
@@ -315,6 +328,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         };
         slot.next_try = ticks(self.epoch, now + delay);
         self.gossip.recon.insert(slot.short());
+        self.gossip.changed = now;
     }
 
     /// A slot leaves the index (receipt, expiry, eviction).
@@ -366,6 +380,15 @@ impl<S: Store, const N: usize> Engine<S, N> {
         sender: crate::radio::NodeAddr,
         body: &[u8],
     ) {
+        // While items are in flight two neighbours differ for a moment: a digest heard then
+        // would start a session for nothing. Sessions start only in a settled set.
+        let digest = body
+            .first()
+            .is_some_and(|b| b & 0x0f == recon::wire::kind::DIGEST);
+        if digest && self.unsettled(now) {
+            self.counters.recon_deferred += 1;
+            return;
+        }
         let ids = self
             .slots
             .iter()
@@ -391,23 +414,36 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     *c = c.saturating_add(1);
                 }
                 recon::Event::Push { id, .. } => {
-                    // The neighbour lacks it: rebroadcast (one frame serves every neighbour).
+                    // The neighbour lacks it: rebroadcast (one frame serves every neighbour),
+                    // unless we sent it moments ago (it is in flight, not missing) or already
+                    // pushed it RECON_PUSHES times (a neighbour that keeps refusing it has
+                    // its receipt: see "Not done").
+                    let recent = t.saturating_sub(PUSH_HOLDOFF_TICKS);
                     if let Some(s) = self
                         .slots
                         .iter_mut()
                         .find(|s| s.short() == id && s.broadcast())
+                        && !s.relay()
+                        && !s.gone()
+                        && s.next_try <= recent
+                        && s.heard() < RECON_PUSHES
                     {
-                        if !s.relay() {
-                            s.state |= RELAY;
-                            s.set_heard(0);
-                            s.next_try = t;
-                        }
+                        // The heard bits keep counting across rebroadcasts: each push adds
+                        // one, so a pushed copy is also cancelled by one more heard copy.
+                        s.set_heard(s.heard() + 1);
+                        s.state |= RELAY;
+                        s.next_try = t;
                         self.counters.recon_pushes += 1;
                     }
                 }
                 recon::Event::Reconciled { .. } | recon::Event::Failed { .. } => {}
             }
         }
+    }
+
+    /// The broadcast set changed less than [`SETTLE_US`] ago.
+    fn unsettled(&self, now: u64) -> bool {
+        self.gossip.changed != 0 && now.saturating_sub(self.gossip.changed) < SETTLE_US
     }
 
     /// A Receipt frame body. Invalid receipts change nothing but a counter.
@@ -452,14 +488,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
         });
     }
 
-    /// Delete a receipted item (from a receipt frame or the uplink).
+    /// Delete a receipted item (from a receipt frame or the uplink). A broadcast item's id
+    /// stays in the index and the reconciled set until it expires ([`GONE`]).
     pub(super) fn receipted(&mut self, short: ShortId) {
         let id = self.store.find_short(short).map(|(r, _)| r.id);
         let removed = id.is_some_and(|id| self.store.remove(&id));
         let mut i = 0;
-        while let Some(s) = self.slots.get(i).copied() {
-            if s.short() == short {
-                self.gossip_forget(&s);
+        while let Some(s) = self.slots.get_mut(i) {
+            if s.short() == short && s.broadcast() {
+                s.state = (s.state | GONE) & !RELAY;
+                i += 1;
+            } else if s.short() == short {
                 self.slots.swap_remove(i);
             } else {
                 i += 1;
@@ -495,7 +534,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.gossip.trickle.send_at = None;
             // An empty set has nothing to offer: neighbours holding items send their own
             // digests, which tell this node what it lacks (an empty mesh stays silent).
-            if self.gossip.trickle.consistent < TRICKLE_K && !self.gossip.recon.is_empty() {
+            if self.gossip.trickle.consistent < TRICKLE_K
+                && !self.gossip.recon.is_empty()
+                && !self.unsettled(now)
+            {
                 self.gossip.recon.start(now);
             }
         }
@@ -692,11 +734,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
-    /// Receipt suppression: drop relays that heard [`BROADCAST_K`] copies.
+    /// Receipt suppression: drop relays that heard [`RECEIPT_K`] copies.
     fn gossip_prune_relays(&mut self) {
         let mut kept: Deque<Relay, RECEIPT_RELAYS> = Deque::new();
         while let Some(r) = self.gossip.relays.pop_front() {
-            if r.heard < BROADCAST_K {
+            if r.heard < RECEIPT_K {
                 let _ = kept.push_back(r);
             }
         }

@@ -374,6 +374,8 @@ pub struct Counters {
     /// Receipt frames sent (own and relayed) and their bytes.
     pub receipt_tx: u64,
     pub receipt_bytes: u64,
+    /// Digests ignored because our broadcast set was still settling.
+    pub recon_deferred: u64,
     /// Valid new receipts received.
     pub receipts_rx: u64,
     /// Receipts that did not parse or verify (dropped without effect).
@@ -791,17 +793,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// The chain included the item (a bridge saw it in a block, or a signed receipt arrived):
     /// delete it for good.
     pub fn handle_receipt(&mut self, now: u64, id: &ItemId) {
-        let removed = self.store.remove(id);
         let short = id.short();
-        // gossip hooks: leave the reconciled set; a bridge queues a signed on-air receipt.
-        if let Some(s) = self.slots.iter().find(|s| s.short() == short).copied() {
-            self.gossip_forget(&s);
-        }
-        self.slots.retain(|s| s.short() != short);
-        self.remember(short);
-        if removed {
+        let held = self.store.find(id).is_some();
+        self.receipted(short);
+        // gossip hook: a bridge queues a signed on-air receipt.
+        if held {
             self.gossip_uplink_receipt(now, short);
-            self.event(Event::Receipted { id: *id });
         }
     }
 
