@@ -88,11 +88,12 @@
 //! `handle_frame`'s last arm); missing items are pushed with [`Engine::submit`]-like
 //! acceptance (`accept`) and forwarded by the custody path above.
 //!
+//! Implemented in `gossip.rs`: certifications reach every node, reconciliation of that set
+//! ([`FrameKind::Reconcile`]) and signed receipts ([`FrameKind::Receipt`]).
+//!
 //! ## Not done yet
-//! Set reconciliation ([`FrameKind::Reconcile`]), on-air signed receipts
-//! ([`FrameKind::Receipt`]), fragmentation of items larger than one frame (refused with
-//! [`SubmitError::TooLarge`]), spreading certifications to all nodes (they travel to bridges
-//! like payments, at a lower priority), and carrying an item's expiry on air (each hop restarts
+//! Fragmentation of items larger than one frame (refused with [`SubmitError::TooLarge`]),
+//! and carrying an item's expiry on air (each hop restarts
 //! [`Config::item_ttl_us`]).
 
 pub mod duty;
