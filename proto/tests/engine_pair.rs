@@ -5,7 +5,8 @@
 
 use toile_proto::crypto::blake2_256;
 use toile_proto::engine::{
-    Config, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MemStore, Modulation, RxMeta, SubmitError,
+    BRIDGE_SLOTS, CW_MIN_SLOTS, Config, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MemStore,
+    Modulation, RxMeta, SLOT_SYMBOLS, SOLICIT_LISTEN_US, SubmitError, bridge_slot_us,
 };
 use toile_proto::item::v2s::{Call, ChainProfile, Signer, build_signed};
 use toile_proto::item::{ItemId, ItemKind};
@@ -193,10 +194,13 @@ fn item_reaches_bridge_through_a_relay() {
     // A(0) - R(1) - B(2, bridge)
     let mut m = Mesh::line(vec![engine(0, false), engine(1, false), engine(2, true)]);
     m.nodes[2].handle_uplink(0, true);
-    m.run_until(MINUTE);
+    // A changed hop count is advertised within ADVERT_DELAY_US (5 min) when no data frame
+    // carries it first.
+    m.run_until(11 * MINUTE);
     assert_eq!(m.nodes[0].route_hops(), Some(2), "gradient reached A");
     let id = m.submit(0, &payment(1)).unwrap();
-    m.run_until(5 * MINUTE);
+    // The bridge holds its acks up to BRIDGE_ACK_HOLD_US (5 min).
+    m.run_until(20 * MINUTE);
     assert!(m.uplinked(2, &id), "bridge handed the item to its uplink");
     assert!(
         !m.nodes[0].is_pending(&id),
@@ -510,7 +514,8 @@ fn per_signer_quota_limits_what_a_relay_forwards_for_one_signer() {
     };
     let mut m = Mesh::line(vec![node(0, false), node(1, false), node(2, true)]);
     m.nodes[2].handle_uplink(0, true);
-    m.run_until(5 * MINUTE);
+    // Two hop-count adverts, each within ADVERT_DELAY_US (5 min).
+    m.run_until(11 * MINUTE);
     // 20 % of 360 s is 72 s of airtime per signer and hour: about 50 payments at LongFast.
     // The origin's own submissions are never refused for quota (its user is not abusing
     // anyone's relay); the relay forwards about 50 of them within the hour and defers the rest.
@@ -522,7 +527,9 @@ fn per_signer_quota_limits_what_a_relay_forwards_for_one_signer() {
             Err(SubmitError::StoreFull) => break,
             Err(e) => panic!("local submission {k}: {e:?}"),
         }
-        let until = m.now + MINUTE / 2;
+        // One each 45 s: the relay next to the bridge keeps custody until the bridge's
+        // batched ack (up to BRIDGE_ACK_HOLD_US, 5 min), and its store holds 8 items.
+        let until = m.now + 3 * MINUTE / 4;
         m.run_until(until);
     }
     let uplinked = ids.iter().filter(|id| m.uplinked(2, id)).count();
@@ -904,4 +911,97 @@ fn frame(sender: u16, kind: toile_proto::radio::FrameKind, body: &[u8]) -> Vec<u
     let mut buf = [0u8; MAX_FRAME_LEN];
     let n = repr.emit(&mut buf).unwrap();
     buf[..n].to_vec()
+}
+
+#[test]
+fn a_bridge_batches_its_custody_acks_for_five_minutes() {
+    // A(0) - B(1, bridge): the bridge forwards nothing, so its acks go in one frame after
+    // BRIDGE_ACK_HOLD_US; A waits past that hold before retrying.
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, true)]);
+    m.nodes[1].handle_uplink(0, true);
+    m.run_until(6 * MINUTE);
+    assert_eq!(m.nodes[0].route_hops(), Some(1));
+    let ids: Vec<_> = (0..3)
+        .map(|k| m.submit(0, &payment(900 + k)).unwrap())
+        .collect();
+    m.run_until(m.now + 4 * MINUTE);
+    assert!(ids.iter().all(|id| m.uplinked(1, id)), "delivered at once");
+    assert_eq!(m.nodes[1].counters().ack_tx, 0, "acks held");
+    assert!(ids.iter().all(|id| m.nodes[0].is_pending(id)));
+    m.run_until(m.now + 3 * MINUTE);
+    assert_eq!(m.nodes[1].counters().ack_tx, 1, "one frame acks all three");
+    assert!(ids.iter().all(|id| !m.nodes[0].is_pending(id)));
+    assert_eq!(
+        m.nodes[0].counters().item_retries,
+        0,
+        "no retry before the hold ends"
+    );
+}
+
+#[test]
+fn a_node_without_route_listens_before_it_solicits() {
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false)]);
+    m.run_until(SOLICIT_LISTEN_US - 1);
+    assert!(m.txs.is_empty(), "silent while listening: {:?}", m.txs);
+    m.run_until(SOLICIT_LISTEN_US + MINUTE);
+    assert_eq!(m.nodes[0].counters().advert_tx, 1, "then one solicitation");
+    assert_eq!(m.nodes[1].counters().advert_tx, 1);
+}
+
+#[test]
+fn children_of_a_bridge_send_items_in_their_own_slot() {
+    // A(0) and C(3) hear the bridge B(1) but not each other (hidden terminals).
+    let links = vec![
+        vec![false, true, false, false],
+        vec![true, false, false, true],
+        vec![false, false, false, false],
+        vec![false, true, false, false],
+    ];
+    let mut m = Mesh::new(
+        vec![
+            engine(0, false),
+            engine(1, true),
+            engine(2, false),
+            engine(3, false),
+        ],
+        links,
+    );
+    m.nodes[1].handle_uplink(0, true);
+    m.run_until(6 * MINUTE);
+    let ids: Vec<_> = (0..4)
+        .flat_map(|k| {
+            [
+                m.submit(0, &payment(950 + k)),
+                m.submit(3, &payment(960 + k)),
+            ]
+        })
+        .map(Result::unwrap)
+        .collect();
+    m.run_until(m.now + 20 * MINUTE);
+    assert!(ids.iter().all(|id| m.uplinked(1, id)));
+    let md = m.nodes[1].config().modulation;
+    let len = bridge_slot_us(&md);
+    let opening = u64::from(CW_MIN_SLOTS) * md.symbol_us() * SLOT_SYMBOLS;
+    let mut item_frames = 0;
+    for (k, &(node, start, _)) in m.txs.iter().enumerate() {
+        let is_item = m.frames[k].0 == node && m.frames[k].1.len() > 100;
+        if node == 1 || !is_item {
+            continue;
+        }
+        // The slot clock: the end of the bridge's last frame before this one.
+        let t0 = m.txs[..k]
+            .iter()
+            .rev()
+            .find(|t| t.0 == 1)
+            .map(|&(_, s, toa)| s + toa)
+            .unwrap();
+        let offset = (start - t0) % (len * BRIDGE_SLOTS);
+        let slot = node as u64 % BRIDGE_SLOTS;
+        assert!(
+            offset >= slot * len && offset < slot * len + opening,
+            "node {node} started {offset} µs into the cycle, outside slot {slot}"
+        );
+        item_frames += 1;
+    }
+    assert!(item_frames >= 2, "both children sent items");
 }

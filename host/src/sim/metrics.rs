@@ -22,7 +22,7 @@
 use serde::Serialize;
 
 use super::engine::ItemRec;
-use super::router::RouterCounters;
+use super::router::{RouterCounters, TxBreakdown};
 use super::scenario::{Capacity, DeliveryMode, Scenario, capacity};
 use super::time::{Duration, Instant};
 use super::topology::{Links, Position, Topology};
@@ -69,6 +69,9 @@ pub struct Metrics {
     pub broadcast_coverage: Option<f64>,
     /// Receipt frames sent per injected item; `null` for routers without on-air receipts.
     pub receipt_tx_per_item: Option<f64>,
+    /// Per injected item: what the transmissions carried (item frames, retries, item hops,
+    /// ack frames, advert frames); `null` for routers that do not count it.
+    pub tx_per_item_breakdown: Option<TxBreakdown>,
     /// Largest store / queue any node reported.
     pub store_high_water: usize,
     /// Deliverable items (pairs in broadcast mode) not delivered by the end of the run.
@@ -402,6 +405,11 @@ pub(crate) fn compute(
         .map(|c| c.idle_check_bytes)
         .try_fold(0, |m, b| b.map(|b| b.max(m)));
     let receipts: Option<u64> = counters.iter().map(|c| c.receipt_tx).sum();
+    let breakdown: Option<TxBreakdown> = counters
+        .iter()
+        .map(|c| c.tx_breakdown)
+        .try_fold(TxBreakdown::default(), |acc, b| b.map(|b| acc.plus(b)))
+        .map(|b| b.per(n_items as f64));
     let mean_latency = if latencies.is_empty() {
         None
     } else {
@@ -448,6 +456,7 @@ pub(crate) fn compute(
         idle_check_bytes: idle,
         broadcast_coverage: coverage,
         receipt_tx_per_item: receipts.map(|r| per_item(r as f64)),
+        tx_per_item_breakdown: breakdown,
         store_high_water: rec.store_high_water,
         lost_items: deliverable.saturating_sub(delivered),
         reach_ratio,

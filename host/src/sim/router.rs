@@ -138,7 +138,7 @@ pub enum SubmitError {
 
 /// Counters the simulator reads at the end of a run; routers without such a notion keep the
 /// defaults (`None`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RouterCounters {
     /// Bytes sent for set reconciliation.
     pub recon_bytes: Option<u64>,
@@ -146,6 +146,48 @@ pub struct RouterCounters {
     pub idle_check_bytes: Option<u64>,
     /// Receipt frames sent (signed on-air receipts, own and relayed).
     pub receipt_tx: Option<u64>,
+    /// What the transmissions were spent on, for routers that count it.
+    pub tx_breakdown: Option<TxBreakdown>,
+}
+
+/// What a router's transmissions carried (summed over nodes; per item in the metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct TxBreakdown {
+    /// Frames carrying items.
+    pub item_frames: f64,
+    /// Item transmissions that repeated an unacknowledged one.
+    pub item_retries: f64,
+    /// Hops items made (custody taken from the air).
+    pub item_hops: f64,
+    /// Frames carrying only custody acks.
+    pub ack_frames: f64,
+    /// Frames carrying only a hop count (adverts and solicitations).
+    pub advert_frames: f64,
+}
+
+impl TxBreakdown {
+    /// Field-wise sum.
+    pub fn plus(self, o: Self) -> Self {
+        Self {
+            item_frames: self.item_frames + o.item_frames,
+            item_retries: self.item_retries + o.item_retries,
+            item_hops: self.item_hops + o.item_hops,
+            ack_frames: self.ack_frames + o.ack_frames,
+            advert_frames: self.advert_frames + o.advert_frames,
+        }
+    }
+
+    /// Every field divided by `n` (per item).
+    pub fn per(self, n: f64) -> Self {
+        let d = |x: f64| if n > 0.0 { x / n } else { 0.0 };
+        Self {
+            item_frames: d(self.item_frames),
+            item_retries: d(self.item_retries),
+            item_hops: d(self.item_hops),
+            ack_frames: d(self.ack_frames),
+            advert_frames: d(self.advert_frames),
+        }
+    }
 }
 
 /// What a router knows about its node when it is created.

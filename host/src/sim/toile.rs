@@ -20,7 +20,7 @@ use toile_proto::radio::NodeAddr;
 
 use super::router::{
     ChannelSense, DropReason, ItemKey, NodeContext, Router, RouterCounters, RouterEvent,
-    RouterFactory, RxMeta, SubmitError, Transmit,
+    RouterFactory, RxMeta, SubmitError, Transmit, TxBreakdown,
 };
 use super::time::Instant;
 
@@ -233,6 +233,13 @@ impl Router for ToileRouter {
             recon_bytes: Some(c.recon_bytes),
             idle_check_bytes: Some(self.engine.idle_check_bytes() as u64),
             receipt_tx: Some(c.receipt_tx),
+            tx_breakdown: Some(TxBreakdown {
+                item_frames: (c.frames_tx - c.ack_tx - c.advert_tx) as f64,
+                item_retries: c.item_retries as f64,
+                item_hops: c.items_taken as f64,
+                ack_frames: c.ack_tx as f64,
+                advert_frames: c.advert_tx as f64,
+            }),
         }
     }
 }

@@ -33,7 +33,8 @@
 //!   distance is that cost plus one, so a node that hears a bridge but cannot reach it
 //!   advertises its real distance instead of attracting the neighbourhood's traffic (the
 //!   seed-5 hot spot of v1). [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
-//!   count changes and no other frame carried it first, or to answer a node without route
+//!   count changes and no other frame carried it first within [`ADVERT_DELAY_US`], or to
+//!   answer a node without route (which first listens [`SOLICIT_LISTEN_US`] for frame headers)
 //!   (an advert with [`NO_ROUTE`] is a solicitation, answered once, suppressed when another
 //!   neighbour answers first). There is no periodic beacon: data frames refresh the gradient.
 //! - **Verify before forward**: an item that fails [`Item::parse`] or [`Item::verify`] is
@@ -47,7 +48,9 @@
 //!   Only the addressed parent takes custody (so one transmission moves an item one hop,
 //!   never to several relays). Every custodian acks explicitly: its acks ride on its next
 //!   forward (free of a frame), or go alone in a [`FrameKind::CustodyAck`] frame after
-//!   [`ACK_HOLD_US`] (bridges, which forward nothing, batch them so). Overhearing the parent
+//!   [`ACK_HOLD_US`]; bridges, which forward nothing, batch them for [`BRIDGE_ACK_HOLD_US`]
+//!   or until [`MAX_ACKS`] fill a frame, and their children's retry timeouts exceed that
+//!   hold. Overhearing the parent
 //!   forward the item is an ack too (passive ack). Duplicates from uphill are acked again.
 //!   An item a neighbour hands back after we handed it over (its route now runs through us)
 //!   is pushed again: custody returns, it is never acked and dropped. Without an ack the
@@ -66,7 +69,10 @@
 //!   [`ShortId`]s.
 //! - **Channel access**: every transmission waits a random number of contention slots;
 //!   a busy channel doubles the window (listen before talk, half duplex: nothing is polled
-//!   while transmitting).
+//!   while transmitting). Children of a bridge start item frames only in the opening of
+//!   their slot (address mod [`BRIDGE_SLOTS`], [`bridge_slot_us`] long) of a cycle timed
+//!   from the end of the last frame they heard from the bridge: hidden children rarely
+//!   collide at the one receiver everything converges on.
 //! - **Duty cycle**: a frame goes out only if the rolling hour stays within the region's
 //!   budget; lower priorities may use a smaller share of it ([`Priority::budget_permille`]),
 //!   so they are deferred first.
@@ -136,7 +142,10 @@ const ETX_WINDOW: u8 = 32;
 /// Bytes of a [`FORWARD`] body before its custody acks: next hop (2) and ack count (1).
 const FORWARD_FIXED_LEN: usize = 3;
 /// A changed hop count is advertised within this delay (unless a data frame carries it).
-pub const ADVERT_DELAY_US: u64 = 60_000_000;
+pub const ADVERT_DELAY_US: u64 = 300_000_000;
+/// A node without route first listens this long (neighbours' frames carry their hop
+/// counts) before it solicits an advert.
+pub const SOLICIT_LISTEN_US: u64 = 300_000_000;
 /// A node answers a solicitation only if its last advert is older than this.
 pub const SOLICIT_HOLDOFF_US: u64 = 60_000_000;
 /// A node without route asks again after this long, doubling up to [`SOLICIT_MAX_US`].
@@ -148,8 +157,12 @@ pub const SOLICIT_MAX_US: u64 = 32 * 60_000_000;
 pub const MAX_TRIES: u8 = 3;
 /// A parked item is offered again after this long.
 pub const PARK_US: u64 = 5 * 60_000_000;
-/// How long a node holds explicit custody acks to batch them in one frame.
+/// How long a relay holds explicit custody acks to batch them in one frame (its acks mostly
+/// ride on its next forward before that).
 pub const ACK_HOLD_US: u64 = 90_000_000;
+/// How long a bridge holds custody acks: it forwards nothing to piggyback them on, so it
+/// batches them (up to [`MAX_ACKS`] a frame); its children wait longer before a retry.
+pub const BRIDGE_ACK_HOLD_US: u64 = 300_000_000;
 /// Recently seen short ids remembered for duplicate suppression.
 pub const SEEN_LEN: usize = 128;
 /// Custody acks waiting to be sent (one frame carries them all).
@@ -168,6 +181,10 @@ pub const CW_MIN_SLOTS: u32 = 16;
 pub const CW_MAX_SLOTS: u32 = 256;
 /// Symbols per contention slot (covers a CAD and the rx/tx turnaround).
 pub const SLOT_SYMBOLS: u64 = 4;
+/// Transmit slots around a bridge: a child of a bridge sends items only in slot
+/// `address mod BRIDGE_SLOTS` of a cycle timed from the end of the last frame it heard from
+/// the bridge, so children that cannot hear each other (hidden terminals) rarely collide there.
+pub const BRIDGE_SLOTS: u64 = 8;
 /// Bytes of a [`ShortId`] on air.
 const SHORT_ID_LEN: usize = 8;
 /// One hour (µs).
@@ -471,6 +488,8 @@ pub struct Engine<S: Store, const N: usize> {
     neighbours: Vec<Neighbour, NEIGHBOURS>,
     advert_due: Option<u64>,
     last_advert: Option<u64>,
+    /// End of the last frame heard from our parent while it is a bridge: the slot clock.
+    bridge_heard: Option<u64>,
     /// No route: next solicitation, and the wait after it.
     solicit: Option<(u64, u64)>,
     access: Access,
@@ -507,6 +526,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             neighbours: Vec::new(),
             advert_due: None,
             last_advert: None,
+            bridge_heard: None,
             solicit: None,
             access: Access::Idle,
             duty_wait: None,
@@ -545,6 +565,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.transmitting = false;
         self.uplink = false;
         self.parent = None;
+        self.bridge_heard = None;
         self.hops = if self.config.bridge { 0 } else { NO_ROUTE };
         for i in 0..self.store.len() {
             let Some((r, bytes)) = self.store.at(i) else {
@@ -578,7 +599,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.solicit = None;
         } else {
             self.advert_due = None;
-            self.solicit = Some((now + jitter, SOLICIT_RETRY_US));
+            self.solicit = Some((now + SOLICIT_LISTEN_US + jitter, SOLICIT_RETRY_US));
         }
     }
 
@@ -684,6 +705,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
         );
         self.hear(now, sender, their_hops, meta.snr_db, advert);
+        if their_hops == 0 && Some(sender) == self.parent {
+            self.bridge_heard = Some(now);
+        }
         let hop_limit = frame.header.hop_limit;
         match frame.body {
             Body::Items(entries) => {
@@ -825,6 +849,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Access::Idle => {
                 let w = CW_MIN_SLOTS;
                 let at = now + self.backoff_us(w);
+                let at = if due == Due::Items {
+                    self.bridge_slot(at)
+                } else {
+                    at
+                };
                 self.access = Access::Waiting {
                     at,
                     since: now,
@@ -840,6 +869,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if channel_busy {
             let w = (window * 2).min(CW_MAX_SLOTS);
             let at = now + self.backoff_us(w);
+            let at = if due == Due::Items {
+                self.bridge_slot(at)
+            } else {
+                at
+            };
             self.access = Access::Waiting {
                 at,
                 since,
@@ -953,6 +987,28 @@ impl<S: Store, const N: usize> Engine<S, N> {
         slots * self.slot_us()
     }
 
+    /// The first instant from `t` at which a child of a bridge may start an item frame: `t`
+    /// itself when it falls in the opening of our slot, else the next opening plus a random
+    /// offset within it. Other nodes (and children that have not heard the bridge yet) send
+    /// at `t`.
+    fn bridge_slot(&mut self, t: u64) -> u64 {
+        let Some(t0) = self.bridge_heard.filter(|_| self.hops == 1) else {
+            return t;
+        };
+        let opening = u64::from(CW_MIN_SLOTS) * self.slot_us();
+        let len = bridge_slot_us(&self.config.modulation);
+        let cycle = len * BRIDGE_SLOTS;
+        let start = t0 + u64::from(self.config.addr.0) % BRIDGE_SLOTS * len;
+        if t < start {
+            return start + self.next_random() % opening.max(1);
+        }
+        let into = (t - start) % cycle.max(1);
+        if into < opening {
+            return t;
+        }
+        t - into + cycle + self.next_random() % opening.max(1)
+    }
+
     fn jitter_us(&mut self) -> u64 {
         let w = u64::from(CW_MAX_SLOTS) * self.slot_us();
         self.next_random() % w.max(1)
@@ -961,11 +1017,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// How long to wait for an ack (explicit after the hold, or the parent's own forward).
     fn ack_timeout_us(&mut self) -> u64 {
         let m = &self.config.modulation;
-        let base = ACK_HOLD_US
+        // A parent at distance 0 is a bridge: it holds its acks longer.
+        let hold = if self.hops <= 1 {
+            BRIDGE_ACK_HOLD_US
+        } else {
+            ACK_HOLD_US
+        };
+        let base = hold
             + 3 * m.time_on_air_us(MAX_FRAME_LEN)
             + m.time_on_air_us(HEADER_LEN + MAX_ACKS * SHORT_ID_LEN)
             + u64::from(CW_MAX_SLOTS) * self.slot_us();
-        base + self.next_random() % (ACK_HOLD_US / 2).max(1)
+        base + self.next_random() % (hold / 2).max(1)
     }
 
     fn duty_fits(&self, toa: u64) -> bool {
@@ -998,9 +1060,21 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         if self.ack_due.is_none() {
             let j = self.jitter_us();
-            self.ack_due = Some(now + ACK_HOLD_US + j);
+            let hold = if self.config.bridge {
+                BRIDGE_ACK_HOLD_US
+            } else {
+                ACK_HOLD_US
+            };
+            self.ack_due = Some(now + hold + j);
         }
-        if self.acks.len() * 2 >= MAX_ACKS {
+        // Relays send early once half full (their forwards carry acks too); a bridge waits
+        // for a full frame.
+        let flush = if self.config.bridge {
+            MAX_ACKS
+        } else {
+            MAX_ACKS / 2
+        };
+        if self.acks.len() >= flush {
             self.ack_due = Some(now);
         }
     }
@@ -1677,6 +1751,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
         }
     }
+}
+
+/// Length of one transmit slot around a bridge ([`BRIDGE_SLOTS`]): a full frame, the
+/// contention opening ([`CW_MIN_SLOTS`]) in which a child starts, and two contention slots of
+/// guard. Slot `k` of a cycle starts `k` slot lengths after the end of the bridge's last frame.
+pub fn bridge_slot_us(m: &Modulation) -> u64 {
+    let slot = m.symbol_us() * SLOT_SYMBOLS;
+    m.time_on_air_us(MAX_FRAME_LEN) + (u64::from(CW_MIN_SLOTS) + 2) * slot
 }
 
 /// The 64-bit prefix of an item's signer key (first 8 bytes, little-endian) that the member
