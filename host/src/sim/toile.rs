@@ -229,6 +229,9 @@ impl Router for ToileRouter {
 
     fn counters(&self) -> RouterCounters {
         let c = self.engine.counters();
+        if std::env::var_os("TOILE_DBG").is_some() {
+            eprintln!("DBG {c:?} {:?}", self.engine.recon_counters());
+        }
         RouterCounters {
             recon_bytes: Some(c.recon_bytes),
             idle_check_bytes: Some(self.engine.idle_check_bytes() as u64),

@@ -322,7 +322,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// A broadcast item entered the index: reconcile it and schedule its rebroadcast.
     pub(super) fn gossip_stored(&mut self, now: u64, slot: &mut Slot, from_air: bool) {
-        slot.state |= super::slot::BCAST | RELAY;
+        slot.state |= super::slot::BCAST;
+        // Relay along the gradient tree only: leaves are heard by their parent, which
+        // relays, so only the origin, bridges and parents transmit.
+        if !from_air || self.tree_relay() {
+            slot.state |= RELAY;
+        }
         let delay = if from_air {
             // Weak copies (far senders) relay early: they reach more new nodes.
             let snr = i64::from(self.gossip.rx_snr).clamp(-20, 10) + 20;
@@ -334,6 +339,22 @@ impl<S: Store, const N: usize> Engine<S, N> {
         slot.next_try = ticks(self.epoch, now + delay);
         self.gossip.recon.insert(slot.short());
         self.gossip.changed = now;
+    }
+
+    /// Whether this node passes broadcast items and receipts on: it is a bridge, or some
+    /// neighbour's last forward named it as parent (an interior node of the gradient tree).
+    /// Every routed node heard its parent (that is how it learnt its route), so the
+    /// interior nodes cover every routed node; a leaf's rebroadcast would reach no one new.
+    pub(super) fn tree_relay(&self) -> bool {
+        self.config.bridge || self.neighbours.iter().any(|n| n.child)
+    }
+
+    /// Whether `sender` (advertising `their_hops`) is at the other end of one of our tree
+    /// edges (our parent or a child), or has no route (so no tree edge can reach it).
+    fn tree_edge(&self, sender: crate::radio::NodeAddr, their_hops: u8) -> bool {
+        Some(sender) == self.parent
+            || their_hops >= super::NO_ROUTE
+            || self.neighbours.iter().any(|n| n.addr == sender && n.child)
     }
 
     /// A slot leaves the index (receipt, expiry, eviction).
@@ -383,6 +404,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         &mut self,
         now: u64,
         sender: crate::radio::NodeAddr,
+        their_hops: u8,
         body: &[u8],
     ) {
         // While items are in flight two neighbours differ for a moment: a digest heard then
@@ -392,6 +414,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
             .is_some_and(|b| b & 0x0f == recon::wire::kind::DIGEST);
         if digest && self.unsettled(now) {
             self.counters.recon_deferred += 1;
+            return;
+        }
+        // Sessions run along tree edges only: each is pairwise with a small difference, and
+        // a digest is not answered by the whole neighbourhood at once.
+        if digest && !self.tree_edge(sender, their_hops) {
             return;
         }
         let ids = self
@@ -477,6 +504,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let _ = self.gossip.receipts_seen.push_back(tag);
         for short in r.ids() {
             self.receipted(short);
+        }
+        if !self.tree_relay() {
+            return;
         }
         let Ok(body) = Vec::from_slice(body) else {
             return;

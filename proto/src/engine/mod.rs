@@ -771,7 +771,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Body::Other {
                 kind: FrameKind::Reconcile,
                 bytes,
-            } => self.gossip_recon_frame(now, sender, bytes),
+            } => self.gossip_recon_frame(now, sender, their_hops, bytes),
             Body::Other {
                 kind: FrameKind::Receipt,
                 bytes,
