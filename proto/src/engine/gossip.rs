@@ -60,7 +60,7 @@ use super::slot::{GONE, MINUTE_US, REBASE_AFTER_US, RELAY, Slot, ticks};
 use super::{Due, Engine, Event, Priority, SHORT_ID_LEN, Store};
 
 /// Copies of a broadcast item (or receipt) heard while our rebroadcast waits that cancel it.
-pub const BROADCAST_K: u8 = 2;
+pub const BROADCAST_K: u8 = 3;
 /// Rebroadcast delay window (µs) of an item received from the air.
 pub const RELAY_WINDOW_US: u64 = 20_000_000;
 /// Shortest Trickle interval of the "are we in sync" digest (µs).
@@ -69,7 +69,7 @@ pub const TRICKLE_MIN_US: u64 = 30_000_000;
 /// (fewer when a neighbour's consistent digest suppresses it).
 pub const TRICKLE_MAX_US: u64 = 32 * 60_000_000;
 /// A set that changed less than this ago (µs) is still settling: no digest is sent or answered.
-pub const SETTLE_US: u64 = 120_000_000;
+pub const SETTLE_US: u64 = 30_000_000;
 /// Reconciliation pushes of one item by one node (its heard count saturates at 3).
 const RECON_PUSHES: u8 = 3;
 /// An item sent less than this ago (0.1 s ticks: 2 min) is in flight, not missing: a
@@ -621,8 +621,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
-    /// What of ours could go out now: reconciliation (before custody items when `control`),
-    /// else rebroadcasts and receipts (after them).
+    /// What of ours could go out now: reconciliation when `control`, else rebroadcasts and
+    /// receipts (all after custody items, at [`Priority::Low`]).
     pub(super) fn gossip_due(&self, now: u64, control: bool) -> Option<Due> {
         if control {
             return self.gossip.recon.has_output().then_some(Due::Recon);
@@ -664,7 +664,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     },
                 };
                 let len = repr.emit(buf).ok()?;
-                Some((len, Priority::Normal, Vec::new(), 0))
+                Some((len, Priority::Low, Vec::new(), 0))
             }
             Due::Broadcast => {
                 let epoch = self.epoch;

@@ -1533,9 +1533,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.solicit.is_some_and(|(t, _)| t <= now) {
             return Some(Due::Advert);
         }
-        if let Some(d) = self.gossip_due(now, true) {
-            return Some(d); // gossip hook: reconciliation
-        }
         if self.parent.is_some()
             && !self.config.bridge
             && self
@@ -1545,7 +1542,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
         {
             return Some(Due::Items);
         }
-        self.gossip_due(now, false) // gossip hook: rebroadcasts, receipts
+        // gossip hooks, after custody so they never crowd it out: reconciliation, then
+        // rebroadcasts and receipts.
+        self.gossip_due(now, true)
+            .or_else(|| self.gossip_due(now, false))
     }
 
     fn header(&self, hop_limit: u8) -> Header {
