@@ -835,6 +835,32 @@ fn a_certification_reaches_every_node_of_a_line_and_a_star() {
 }
 
 #[test]
+fn only_interior_nodes_of_the_gradient_tree_rebroadcast() {
+    // Bridge 0 - 1 - 2 - 3: a payment from 3 makes 2 and 1 parents; 3 is a leaf.
+    let mut m = Mesh::line((0..4).map(|a| gossip_engine(a, a == 0)).collect());
+    m.run_until(20 * MINUTE);
+    m.submit(3, &payment(1)).unwrap();
+    m.run_until(40 * MINUTE);
+    let before: Vec<u64> = m.nodes.iter().map(|n| n.counters().bcast_tx).collect();
+    let c = m.submit(1, &cert(7)).unwrap();
+    m.run_until(50 * MINUTE);
+    for i in [0, 2, 3] {
+        assert!(stored_from_air(&m, i, &c), "node {i} got the certification");
+    }
+    let sent: Vec<u64> = m
+        .nodes
+        .iter()
+        .zip(&before)
+        .map(|(n, b)| n.counters().bcast_tx - b)
+        .collect();
+    assert_eq!(sent[3], 0, "the leaf stays silent: {sent:?}");
+    assert!(
+        sent[1] >= 1 && sent[2] >= 1,
+        "origin and interior relay: {sent:?}"
+    );
+}
+
+#[test]
 fn a_node_back_from_a_crash_catches_up_by_reconciliation() {
     let mut m = Mesh::line(vec![gossip_engine(0, false), gossip_engine(1, false)]);
     m.run_until(MINUTE);

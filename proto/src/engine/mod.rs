@@ -83,7 +83,8 @@
 //! ## Transmit order
 //! When several things are due, one frame carries, by priority: explicit custody acks whose
 //! hold has passed, an advert, then pending items (highest priority, then oldest first,
-//! packed while they fit one frame).
+//! packed while they fit one frame), then (`gossip.rs`, all [`Priority::Low`])
+//! reconciliation, broadcast rebroadcasts and receipts.
 //!
 //! ## Where neighbour sync plugs in
 //! Set reconciliation is a separate component (branch `recon`). Its hooks here: after
