@@ -172,8 +172,8 @@ pub fn sr25519_verify(
         .map_err(|_| VerifyError::BadSignature)
 }
 
-/// Ed25519 signing for the host wallet and for test vectors.
-#[cfg(feature = "std")]
+/// Ed25519 signing for the host wallet, test vectors, and a bridge's on-air receipts (so it is
+/// available without `std`).
 pub fn ed25519_sign(seed: &[u8; 32], msg: &[u8]) -> [u8; 64] {
     use ed25519_dalek::Signer;
     ed25519_dalek::SigningKey::from_bytes(seed)
@@ -182,7 +182,6 @@ pub fn ed25519_sign(seed: &[u8; 32], msg: &[u8]) -> [u8; 64] {
 }
 
 /// The Ed25519 public key of a 32-byte seed.
-#[cfg(feature = "std")]
 pub fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
     ed25519_dalek::SigningKey::from_bytes(seed)
         .verifying_key()

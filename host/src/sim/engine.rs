@@ -114,6 +114,8 @@ pub(crate) struct ItemRec {
     pub injected: Instant,
     pub delivered: Option<Instant>,
     pub dropped_at_origin: bool,
+    /// A certification (broadcast class: it must also reach every node).
+    pub cert: bool,
 }
 
 /// One simulation in progress. Build with [`Simulator::new`], then [`Simulator::run`].
@@ -432,8 +434,10 @@ impl<F: RouterFactory> Simulator<F> {
             injected: now,
             delivered: None,
             dropped_at_origin: false,
+            cert: false,
         });
-        if self.scenario.delivery == DeliveryMode::Broadcast {
+        // Broadcast mode: every item; bridge mode: certifications (coverage), tracked per node.
+        {
             let mut bits = vec![0u64; n.div_ceil(64)];
             bits[i / 64] |= 1 << (i % 64);
             self.holders.push(bits);
@@ -449,6 +453,9 @@ impl<F: RouterFactory> Simulator<F> {
         let now = self.now;
         let byte = self.nodes[node as usize].inject_rng.r#gen::<u8>();
         let bytes = self.item_bytes(idx, byte);
+        if let Some(it) = self.items.get_mut(idx as usize) {
+            it.cert = f64::from(byte) / 256.0 >= self.scenario.mix.payment_share;
+        }
         self.keys.insert(ItemKey::of(&bytes), idx);
         if self.nodes[node as usize]
             .router
@@ -567,15 +574,20 @@ impl<F: RouterFactory> Simulator<F> {
                     let lat = now.saturating_since(injected).as_secs_f64() / f64::from(h + 1);
                     self.rec.hop_latencies.push(lat);
                 }
-                if self.scenario.delivery == DeliveryMode::Broadcast
-                    && let Some(&idx) = self.keys.get(&item)
+                let broadcast = self.scenario.delivery == DeliveryMode::Broadcast;
+                if let Some(&idx) = self.keys.get(&item)
+                    && (broadcast || self.items.get(idx as usize).is_some_and(|r| r.cert))
                 {
                     let (i, n) = (idx as usize, node as usize);
                     if let Some(bits) = self.holders.get_mut(i) {
                         let w = &mut bits[n / 64];
                         if *w & (1 << (n % 64)) == 0 {
                             *w |= 1 << (n % 64);
-                            self.rec.pair_latencies.push((idx, node, now));
+                            if broadcast {
+                                self.rec.pair_latencies.push((idx, node, now));
+                            } else {
+                                self.rec.cert_pair_latencies.push((idx, node, now));
+                            }
                         }
                     }
                 }

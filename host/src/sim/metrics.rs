@@ -8,8 +8,11 @@
 //! # The greedy relay-set oracle (`greedy_tx_per_item`)
 //! Computed on the directed graph of links that close at the preset's sensitivity (per-link
 //! offsets included, no collisions, no churn), averaged over deliverable items:
-//! - bridge delivery: the number of hops on a shortest path from the origin to the nearest
-//!   bridge (the cheapest path: each hop is one transmission; 0 when the origin is a bridge);
+//! - bridge delivery: for a payment, the number of hops on a shortest path from the origin to
+//!   the nearest bridge (the cheapest path: each hop is one transmission; 0 when the origin is
+//!   a bridge); for a certification, which must reach every node as well as a bridge, the size
+//!   of its greedy connected relay set (below), so the oracle stays the floor of what the
+//!   issue requires;
 //! - broadcast delivery: the size of a greedy connected relay set: the origin transmits, then
 //!   repeatedly the node that already holds the item and whose transmission would reach the
 //!   most nodes not yet reached transmits (ties: lowest id), until every node reachable from
@@ -57,8 +60,15 @@ pub struct Metrics {
     pub duty_violations: u64,
     /// Reconciliation bytes per item; `null` for routers without reconciliation.
     pub recon_bytes_per_item: Option<f64>,
-    /// Bytes spent checking sync while idle; `null` for routers without it.
+    /// Bytes of one idle "are we in sync" check (the digest frame, the largest any node
+    /// uses); `null` for routers without it.
     pub idle_check_bytes: Option<u64>,
+    /// Bridge mode: share of (certification, node) pairs that physics allows (the node is
+    /// reachable from the origin over closing links) reached within the deadline; `null` in
+    /// broadcast mode (see `delivered_within_deadline_ratio`) or without certifications.
+    pub broadcast_coverage: Option<f64>,
+    /// Receipt frames sent per injected item; `null` for routers without on-air receipts.
+    pub receipt_tx_per_item: Option<f64>,
     /// Per injected item: what the transmissions carried (item frames, retries, item hops,
     /// ack frames, advert frames); `null` for routers that do not count it.
     pub tx_per_item_breakdown: Option<TxBreakdown>,
@@ -144,6 +154,8 @@ pub(crate) struct RunRecord {
     pub events: u64,
     pub hop_latencies: Vec<f64>,
     pub pair_latencies: Vec<(u32, u32, Instant)>,
+    /// Bridge mode: first receipts of certifications (item, node, instant).
+    pub cert_pair_latencies: Vec<(u32, u32, Instant)>,
 }
 
 impl RunRecord {
@@ -253,6 +265,7 @@ pub(crate) fn compute(
     let mut greedy_sum = 0f64;
     let mut greedy_n = 0u64;
     let mut reach_ratio = None;
+    let mut coverage = None;
     match s.delivery {
         DeliveryMode::Bridges => {
             let mut radj = vec![Vec::new(); n];
@@ -262,6 +275,32 @@ pub(crate) fn compute(
                 }
             }
             let to_bridge = bfs(&radj, &bridges);
+            let mut cache: Vec<Option<(u32, u32)>> = vec![None; n];
+            // Coverage of certifications: pairs reached in time over pairs physics allows.
+            let mut reach_cache: Vec<Option<Vec<bool>>> = vec![None; n];
+            let (mut pairs, mut reached) = (0u64, 0u64);
+            for it in items.iter().filter(|it| it.cert) {
+                let reach = reach_cache[it.origin as usize].get_or_insert_with(|| {
+                    bfs(&adj, &[it.origin])
+                        .iter()
+                        .map(Option::is_some)
+                        .collect()
+                });
+                pairs += reach.iter().filter(|r| **r).count().saturating_sub(1) as u64;
+            }
+            for &(item, node, t) in &rec.cert_pair_latencies {
+                if let Some(it) = items.get(item as usize)
+                    && t.saturating_since(it.injected) <= deadline
+                    && reach_cache[it.origin as usize]
+                        .as_ref()
+                        .is_some_and(|r| r.get(node as usize).copied().unwrap_or(false))
+                {
+                    reached += 1;
+                }
+            }
+            if pairs > 0 {
+                coverage = Some(reached as f64 / pairs as f64);
+            }
             for it in items {
                 let hops = to_bridge[it.origin as usize];
                 let ok = hops.is_some() && uplink_at <= it.injected + deadline;
@@ -273,7 +312,17 @@ pub(crate) fn compute(
                 }
                 deliverable += 1;
                 targets_s.push((t_in, 1, 0));
-                greedy_sum += f64::from(hops.unwrap_or(0));
+                // A certification must reach every node (and a bridge): its floor is the
+                // greedy connected relay set from its origin; a payment's the shortest path.
+                greedy_sum += if it.cert {
+                    f64::from(
+                        cache[it.origin as usize]
+                            .get_or_insert_with(|| greedy_broadcast(&adj, it.origin))
+                            .0,
+                    )
+                } else {
+                    f64::from(hops.unwrap_or(0))
+                };
                 greedy_n += 1;
                 if let Some(t) = it.delivered {
                     delivered += 1;
@@ -351,7 +400,11 @@ pub(crate) fn compute(
         }
     };
     let recon: Option<u64> = counters.iter().map(|c| c.recon_bytes).sum();
-    let idle: Option<u64> = counters.iter().map(|c| c.idle_check_bytes).sum();
+    let idle: Option<u64> = counters
+        .iter()
+        .map(|c| c.idle_check_bytes)
+        .try_fold(0, |m, b| b.map(|b| b.max(m)));
+    let receipts: Option<u64> = counters.iter().map(|c| c.receipt_tx).sum();
     let breakdown: Option<TxBreakdown> = counters
         .iter()
         .map(|c| c.tx_breakdown)
@@ -401,6 +454,8 @@ pub(crate) fn compute(
         duty_violations: rec.duty_violations,
         recon_bytes_per_item: recon.map(|b| per_item(b as f64)),
         idle_check_bytes: idle,
+        broadcast_coverage: coverage,
+        receipt_tx_per_item: receipts.map(|r| per_item(r as f64)),
         tx_per_item_breakdown: breakdown,
         store_high_water: rec.store_high_water,
         lost_items: deliverable.saturating_sub(delivered),

@@ -142,8 +142,10 @@ pub enum SubmitError {
 pub struct RouterCounters {
     /// Bytes sent for set reconciliation.
     pub recon_bytes: Option<u64>,
-    /// Bytes sent to check that neighbours are in sync while nothing changes.
+    /// Bytes of one "are we in sync" check while nothing changes (the digest frame).
     pub idle_check_bytes: Option<u64>,
+    /// Receipt frames sent (signed on-air receipts, own and relayed).
+    pub receipt_tx: Option<u64>,
     /// What the transmissions were spent on, for routers that count it.
     pub tx_breakdown: Option<TxBreakdown>,
 }

@@ -3,8 +3,10 @@
 //! A thin driver: it converts the simulator's time and context into the engine's, asks the
 //! channel at the moment of `poll_transmit`, and maps engine events to [`RouterEvent`]s. A
 //! bridge with its uplink up hands an item over as soon as it stores it and treats that as the
-//! chain's receipt ([`Engine::handle_receipt`]). The store is a [`MemStore`] standing for the
-//! node's flash: it survives `handle_reboot`, RAM state does not.
+//! chain's receipt ([`Engine::handle_receipt`]) [`RECEIPT_DELAY`] later (block inclusion);
+//! bridges sign on-air receipts with one community key ([`sim_bridge_seed`]: a simulation
+//! simplification, the engine accepts a list) and every node verifies them. The store is a
+//! [`MemStore`] standing for the node's flash: it survives `handle_reboot`, RAM state does not.
 
 use std::collections::VecDeque;
 
@@ -21,6 +23,20 @@ use super::router::{
     RouterFactory, RxMeta, SubmitError, Transmit, TxBreakdown,
 };
 use super::time::Instant;
+
+/// Delay between a bridge's uplink hand-over and the chain's confirmation.
+pub const RECEIPT_DELAY: super::time::Duration = super::time::Duration::from_secs(30);
+
+/// The Ed25519 seed the simulated bridges sign receipts with.
+pub fn sim_bridge_seed() -> [u8; 32] {
+    blake2_256(b"toile simulator bridge receipt key")
+}
+
+/// The bridge public keys every simulated node accepts receipts from.
+pub fn sim_bridge_keys() -> &'static [[u8; 32]] {
+    static KEYS: std::sync::OnceLock<[[u8; 32]; 1]> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| [toile_proto::crypto::ed25519_public(&sim_bridge_seed())])
+}
 
 /// Items a simulated node can hold.
 pub const STORE_ITEMS: usize = 256;
@@ -58,6 +74,8 @@ impl RouterFactory for ToileFactory {
 pub struct ToileRouter {
     engine: SimEngine,
     events: VecDeque<RouterEvent>,
+    /// Bridge: items handed to the uplink, confirmed by the chain at the given instant.
+    confirming: VecDeque<(Instant, ItemId)>,
 }
 
 /// The engine configuration of a simulated node.
@@ -87,9 +105,15 @@ fn key(id: &ItemId) -> ItemKey {
 
 impl ToileRouter {
     pub fn new(ctx: &NodeContext) -> Self {
+        let mut engine =
+            Engine::new(config(ctx), MemStore::new(), 0).with_bridge_keys(sim_bridge_keys());
+        if ctx.bridge {
+            engine = engine.with_receipt_key(sim_bridge_seed());
+        }
         ToileRouter {
-            engine: Engine::new(config(ctx), MemStore::new(), 0),
+            engine,
             events: VecDeque::new(),
+            confirming: VecDeque::new(),
         }
     }
 
@@ -99,8 +123,13 @@ impl ToileRouter {
     }
 
     /// Move engine events to the router's queue (after every input, where `now` is known:
-    /// a bridge's uplink hand-over is answered with a receipt at once).
+    /// a bridge's uplink hand-over is confirmed [`RECEIPT_DELAY`] later).
     fn pump(&mut self, now: Instant) {
+        while self.confirming.front().is_some_and(|(t, _)| *t <= now) {
+            if let Some((_, id)) = self.confirming.pop_front() {
+                self.engine.handle_receipt(now.0, &id);
+            }
+        }
         while let Some(e) = self.engine.poll_event() {
             match e {
                 Event::Stored { id, from_air: true } => {
@@ -112,7 +141,7 @@ impl ToileRouter {
                 Event::Uplink { id } => {
                     self.events
                         .push_back(RouterEvent::Delivered { item: key(&id) });
-                    self.engine.handle_receipt(now.0, &id);
+                    self.confirming.push_back((now + RECEIPT_DELAY, id));
                 }
                 Event::Overflow { id, .. } => self.events.push_back(RouterEvent::Dropped {
                     item: key(&id),
@@ -155,6 +184,7 @@ impl Router for ToileRouter {
     }
 
     fn handle_reboot(&mut self, now: Instant) {
+        // Confirmations in flight are the chain's: they still arrive.
         self.engine.restart(now.0);
         self.pump(now);
     }
@@ -182,7 +212,11 @@ impl Router for ToileRouter {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        self.engine.poll_timeout().map(Instant)
+        let confirm = self.confirming.front().map(|(t, _)| t.0);
+        match (self.engine.poll_timeout(), confirm) {
+            (Some(a), Some(b)) => Some(Instant(a.min(b))),
+            (a, b) => a.or(b).map(Instant),
+        }
     }
 
     fn poll_event(&mut self) -> Option<RouterEvent> {
@@ -195,7 +229,13 @@ impl Router for ToileRouter {
 
     fn counters(&self) -> RouterCounters {
         let c = self.engine.counters();
+        if std::env::var_os("TOILE_DBG").is_some() {
+            eprintln!("DBG {c:?} {:?}", self.engine.recon_counters());
+        }
         RouterCounters {
+            recon_bytes: Some(c.recon_bytes),
+            idle_check_bytes: Some(self.engine.idle_check_bytes() as u64),
+            receipt_tx: Some(c.receipt_tx),
             tx_breakdown: Some(TxBreakdown {
                 item_frames: (c.frames_tx - c.ack_tx - c.advert_tx) as f64,
                 item_retries: c.item_retries as f64,
@@ -203,7 +243,6 @@ impl Router for ToileRouter {
                 ack_frames: c.ack_tx as f64,
                 advert_frames: c.advert_tx as f64,
             }),
-            ..RouterCounters::default()
         }
     }
 }

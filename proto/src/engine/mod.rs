@@ -83,7 +83,8 @@
 //! ## Transmit order
 //! When several things are due, one frame carries, by priority: explicit custody acks whose
 //! hold has passed, an advert, then pending items (highest priority, then oldest first,
-//! packed while they fit one frame).
+//! packed while they fit one frame), then (`gossip.rs`, all [`Priority::Low`])
+//! reconciliation, broadcast rebroadcasts and receipts.
 //!
 //! ## Where neighbour sync plugs in
 //! Set reconciliation is a separate component (branch `recon`). Its hooks here: after
@@ -94,19 +95,29 @@
 //! `handle_frame`'s last arm); missing items are pushed with [`Engine::submit`]-like
 //! acceptance (`accept`) and forwarded by the custody path above.
 //!
+//! Implemented in `gossip.rs`: certifications reach every node, reconciliation of that set
+//! ([`FrameKind::Reconcile`]) and signed receipts ([`FrameKind::Receipt`]).
+//!
 //! ## Not done yet
-//! Set reconciliation ([`FrameKind::Reconcile`]), on-air signed receipts
-//! ([`FrameKind::Receipt`]), fragmentation of items larger than one frame (refused with
-//! [`SubmitError::TooLarge`]), spreading certifications to all nodes (they travel to bridges
-//! like payments, at a lower priority), and carrying an item's expiry on air (each hop restarts
+//! Fragmentation of items larger than one frame (refused with [`SubmitError::TooLarge`]),
+//! and carrying an item's expiry on air (each hop restarts
 //! [`Config::item_ttl_us`]).
 
 pub mod duty;
+mod gossip;
 pub mod ram;
+mod slot;
 pub mod store;
 
 pub use duty::{DutyCycle, DutyRule, Modulation};
+pub use gossip::{
+    BROADCAST_K, DIGEST_FRAME_LEN, RECEIPT_HOLD_US, RECEIPT_IDS, RECON_CAP, RELAY_WINDOW_US,
+    Receipt, TRICKLE_MAX_US, TRICKLE_MIN_US,
+};
+pub use slot::MAX_TTL_US;
 pub use store::{MemStore, Record, Store, StoreError};
+
+use slot::{BCAST, PENDING, Slot, UPLINKED, minutes, ticks};
 
 use heapless::{Deque, Vec};
 
@@ -177,8 +188,6 @@ pub const SLOT_SYMBOLS: u64 = 4;
 pub const BRIDGE_SLOTS: u64 = 8;
 /// Bytes of a [`ShortId`] on air.
 const SHORT_ID_LEN: usize = 8;
-/// Resolution of the item index's timers (µs): 0.1 s, so a `u32` spans 13 years.
-const TICK_US: u64 = 100_000;
 /// One hour (µs).
 const HOUR_US: u64 = 3_600_000_000;
 
@@ -370,51 +379,26 @@ pub struct Counters {
     pub piggybacked_acks: u64,
     /// Items a neighbour handed back after we had handed them over.
     pub taken_back: u64,
-}
-
-/// One entry of the RAM item index (20 bytes: a 2000-item index is 40 000 bytes).
-/// Rebuilt from the store after a restart.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    /// [`ShortId`], little-endian bytes (keeps the entry 4-byte aligned).
-    short: [u8; 8],
-    /// Expiry, in ticks of [`TICK_US`].
-    expires: u32,
-    /// Next transmission, in ticks.
-    next_try: u32,
-    priority: Priority,
-    hop_limit: u8,
-    tries: u8,
-    /// [`PENDING`] | [`UPLINKED`].
-    state: u8,
-}
-
-/// Still pushed towards the bridge.
-const PENDING: u8 = 1;
-/// Bridge: already handed to the uplink.
-const UPLINKED: u8 = 2;
-
-impl Slot {
-    fn short(&self) -> ShortId {
-        ShortId(u64::from_le_bytes(self.short))
-    }
-    const fn pending(&self) -> bool {
-        self.state & PENDING != 0
-    }
-    fn expires_us(&self, epoch: u64) -> u64 {
-        epoch.saturating_add(u64::from(self.expires) * TICK_US)
-    }
-    fn next_try_us(&self, epoch: u64) -> u64 {
-        epoch.saturating_add(u64::from(self.next_try) * TICK_US)
-    }
-}
-
-/// An instant (µs, the driver's time base) in ticks since the engine's `epoch` (its `now` at
-/// [`Engine::new`]), rounded up so a timer never fires before its instant. Relative ticks keep
-/// the `u32` index valid for 13.6 years of uptime whatever the driver's epoch (a board counts
-/// from boot, a host from 1970); instants before the epoch are tick 0.
-fn ticks(epoch: u64, us: u64) -> u32 {
-    u32::try_from(us.saturating_sub(epoch).div_ceil(TICK_US)).unwrap_or(u32::MAX)
+    // gossip.rs: broadcast class, reconciliation, receipts.
+    /// Broadcast frames (certifications) sent.
+    pub bcast_tx: u64,
+    /// Rebroadcasts cancelled because enough neighbours were heard sending the item.
+    pub bcast_suppressed: u64,
+    /// Reconciliation frames sent, their bytes (headers included), and the digests among them.
+    pub recon_tx: u64,
+    pub recon_bytes: u64,
+    pub digest_tx: u64,
+    /// Rebroadcasts scheduled because reconciliation found a neighbour lacking the item.
+    pub recon_pushes: u64,
+    /// Receipt frames sent (own and relayed) and their bytes.
+    pub receipt_tx: u64,
+    pub receipt_bytes: u64,
+    /// Digests ignored because our broadcast set was still settling.
+    pub recon_deferred: u64,
+    /// Valid new receipts received.
+    pub receipts_rx: u64,
+    /// Receipts that did not parse or verify (dropped without effect).
+    pub bad_receipts: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -516,6 +500,8 @@ pub struct Engine<S: Store, const N: usize> {
     members: Option<&'static [u64]>,
     signers: Vec<SignerUse, SIGNERS>,
     counters: Counters,
+    /// Broadcast class, reconciliation and receipts (gossip.rs).
+    gossip: gossip::Gossip,
 }
 
 /// The engine with the default bounds: 32 items of up to 256 bytes in RAM.
@@ -550,6 +536,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             members: None,
             signers: Vec::new(),
             counters: Counters::default(),
+            gossip: gossip::Gossip::new(config.addr),
         };
         e.restart(now);
         e
@@ -582,26 +569,30 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.bridge_heard = None;
         self.hops = if self.config.bridge { 0 } else { NO_ROUTE };
         for i in 0..self.store.len() {
-            let Some((r, _)) = self.store.at(i) else {
+            let Some((r, bytes)) = self.store.at(i) else {
                 break;
             };
-            let slot = Slot {
-                short: r.id.short().0.to_le_bytes(),
-                expires: ticks(epoch, r.expires),
-                next_try: ticks(epoch, now),
-                priority: r.priority,
-                hop_limit: r.hop_limit,
-                tries: 0,
-                state: if !r.handed_over && !self.config.bridge {
+            // gossip hook: broadcast-class items are not pushed by custody.
+            let bcast = gossip::is_broadcast_bytes(r.kind, bytes);
+            let slot = Slot::new(
+                r.id.short(),
+                minutes(epoch, r.expires),
+                ticks(epoch, now),
+                r.priority,
+                r.hop_limit,
+                if bcast {
+                    BCAST
+                } else if !r.handed_over && !self.config.bridge {
                     PENDING
                 } else {
                     0
                 },
-            };
+            );
             if self.slots.push(slot).is_err() {
                 break;
             }
         }
+        self.gossip_restart(now); // gossip hook
         // Bridges announce themselves; others ask for a route.
         let jitter = self.jitter_us();
         if self.config.bridge {
@@ -697,6 +688,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// A frame was received intact.
     pub fn handle_frame(&mut self, now: u64, meta: RxMeta, bytes: &[u8]) {
         self.counters.frames_rx += 1;
+        self.gossip.set_rx_snr(meta.snr_db); // gossip hook
         let Ok(frame) = FrameRepr::parse(bytes) else {
             self.counters.malformed_frames += 1;
             return;
@@ -776,14 +768,24 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 // Acks may have lowered our parent's cost (and so our distance).
                 self.choose_parent(now);
             }
-            // Adverts carry their information in the header; fragments, reconciliation and
-            // receipts are not implemented yet (see the module doc).
+            // gossip hooks: reconciliation and signed receipts.
+            Body::Other {
+                kind: FrameKind::Reconcile,
+                bytes,
+            } => self.gossip_recon_frame(now, sender, their_hops, bytes),
+            Body::Other {
+                kind: FrameKind::Receipt,
+                bytes,
+            } => self.gossip_receipt_frame(now, bytes),
+            // Adverts carry their information in the header; fragments are not implemented
+            // yet (see the module doc).
             _ => {}
         }
     }
 
     /// Timers: expiry, solicitations.
     pub fn handle_timeout(&mut self, now: u64) {
+        self.gossip_timeout(now); // gossip hook
         self.expire(now);
         if self.duty_wait.is_some_and(|t| t <= now) {
             self.duty_wait = None;
@@ -816,13 +818,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// The chain included the item (a bridge saw it in a block, or a signed receipt arrived):
     /// delete it for good.
-    pub fn handle_receipt(&mut self, _now: u64, id: &ItemId) {
-        let removed = self.store.remove(id);
+    pub fn handle_receipt(&mut self, now: u64, id: &ItemId) {
         let short = id.short();
-        self.slots.retain(|s| s.short() != short);
-        self.remember(short);
-        if removed {
-            self.event(Event::Receipted { id: *id });
+        let held = self.store.find(id).is_some();
+        self.receipted(short);
+        // gossip hook: a bridge queues a signed on-air receipt.
+        if held {
+            self.gossip_uplink_receipt(now, short);
         }
     }
 
@@ -944,12 +946,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
                             at(s.next_try_us(epoch));
                         }
                     }
+                    self.gossip_tx_timers(&mut at); // gossip hook
                 }
             }
         }
         for s in &self.slots {
             at(s.expires_us(epoch));
         }
+        self.gossip_timers(&mut at); // gossip hook
         t
     }
 
@@ -1107,7 +1111,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return false;
         };
         s.state |= PENDING;
-        s.tries = 0;
+        s.set_tries(0);
         s.next_try = t;
         self.counters.taken_back += 1;
         if let Some(id) = self.store.find_short(short).map(|(r, _)| r.id) {
@@ -1162,6 +1166,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             });
             return;
         };
+        if gossip::is_broadcast(&item) {
+            return self.gossip_item(now, &item); // gossip hook: broadcast class
+        }
         let id = item.id();
         let short = id.short();
         // Downhill of the sender: we may take custody.
@@ -1287,16 +1294,24 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.event(Event::Overflow { id, evicted: false });
             return false;
         }
-        let slot = Slot {
-            short: id.short().0.to_le_bytes(),
-            expires: ticks(epoch, record.expires),
-            next_try: ticks(epoch, now),
+        // gossip hook: a broadcast-class item is rebroadcast, not pushed by custody.
+        let bcast = gossip::is_broadcast(item);
+        let custody = if self.config.bridge || bcast {
+            0
+        } else {
+            PENDING
+        };
+        let mut slot = Slot::new(
+            id.short(),
+            minutes(epoch, record.expires),
+            ticks(epoch, now),
             priority,
             hop_limit,
-            tries: 0,
-            state: if self.config.bridge { 0 } else { PENDING }
-                | if self.uplink { UPLINKED } else { 0 },
-        };
+            custody | if self.uplink { UPLINKED } else { 0 },
+        );
+        if bcast {
+            self.gossip_stored(now, &mut slot, from_air);
+        }
         if self.slots.push(slot).is_err() {
             // make_room keeps slots and store in step; this is unreachable in practice.
             self.store.remove(&id);
@@ -1330,18 +1345,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     continue;
                 }
                 best = match best.and_then(|b| slots.get(b).map(|x| (b, x))) {
-                    Some((b, x)) if x.priority <= s.priority => Some(b),
+                    Some((b, x)) if x.priority() <= s.priority() => Some(b),
                     _ => Some(i),
                 };
             }
             best
         };
-        let victim = pick(&|s: &Slot| !s.pending(), &self.slots).or_else(|| {
-            pick(
-                &|s: &Slot| s.pending() && s.priority < incoming,
-                &self.slots,
-            )
-        });
+        let victim = pick(&|s: &Slot| !s.owed(), &self.slots)
+            .or_else(|| pick(&|s: &Slot| s.owed() && s.priority() < incoming, &self.slots));
         let Some(v) = victim.and_then(|i| self.slots.get(i).copied()) else {
             return false;
         };
@@ -1350,10 +1361,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if let Some(id) = id {
             self.store.remove(&id);
         }
+        self.gossip_forget(&v); // gossip hook
         self.slots.retain(|s| s.short() != short);
         self.remember(short);
         if let Some(id) = id {
-            if v.pending() {
+            if v.owed() {
                 self.counters.overflows += 1;
                 self.event(Event::Overflow { id, evicted: true });
             } else {
@@ -1368,6 +1380,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let mut i = 0;
         while let Some(s) = self.slots.get(i).copied() {
             if s.expires_us(epoch) <= now {
+                self.gossip_forget(&s); // gossip hook
                 if let Some(id) = self.store.find_short(s.short()).map(|(r, _)| r.id) {
                     self.store.remove(&id);
                     self.event(Event::Expired { id });
@@ -1439,7 +1452,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             let t = ticks(epoch, now);
             for s in self.slots.iter_mut().filter(|s| s.pending()) {
                 s.next_try = s.next_try.min(t);
-                s.tries = 0;
+                s.set_tries(0);
             }
         }
         self.choose_parent(now);
@@ -1481,7 +1494,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if changed_parent && parent.is_some() {
             let t = ticks(epoch, now);
             for s in self.slots.iter_mut().filter(|s| s.pending()) {
-                s.tries = 0;
+                s.set_tries(0);
                 if !had_route {
                     s.next_try = s.next_try.min(t);
                 }
@@ -1530,7 +1543,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
         {
             return Some(Due::Items);
         }
-        None
+        // gossip hooks, after custody so they never crowd it out: reconciliation, then
+        // rebroadcasts and receipts.
+        self.gossip_due(now, true)
+            .or_else(|| self.gossip_due(now, false))
     }
 
     fn header(&self, hop_limit: u8) -> Header {
@@ -1548,6 +1564,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         buf: &mut [u8],
     ) -> Option<(usize, Priority, Vec<usize, N>, usize)> {
         match due {
+            Due::Recon | Due::Broadcast | Due::Receipt => self.gossip_build(now, due, buf),
             Due::Acks => {
                 let mut body = [0u8; MAX_ACKS * SHORT_ID_LEN];
                 let mut n = 0;
@@ -1582,7 +1599,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 let parent = self.parent?;
                 let order = self.item_order(now);
                 let first = order.first().and_then(|&i| self.slots.get(i))?;
-                let priority = first.priority;
+                let priority = first.priority();
                 // Entries first (into a scratch buffer), then as many queued custody acks as
                 // the rest of the frame holds, then the header, which needs the smallest hop
                 // limit of what was packed.
@@ -1597,7 +1614,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         continue;
                     };
                     if b.try_push(r.kind, bytes) {
-                        hop_limit = hop_limit.min(s.hop_limit);
+                        hop_limit = hop_limit.min(s.hop_limit());
                         let _ = packed.push(i);
                     }
                 }
@@ -1653,7 +1670,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             let (Some(x), Some(y)) = (self.slots.get(a), self.slots.get(b)) else {
                 return core::cmp::Ordering::Equal;
             };
-            y.priority.cmp(&x.priority).then(a.cmp(&b))
+            y.priority().cmp(&x.priority()).then(a.cmp(&b))
         });
         v
     }
@@ -1662,6 +1679,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
     fn commit(&mut self, now: u64, due: Due, len: usize, sent: Vec<usize, N>, n_acks: usize) {
         let epoch = self.epoch;
         match due {
+            Due::Recon | Due::Broadcast | Due::Receipt => {
+                self.gossip_commit(now, due, len, sent, n_acks);
+            }
             Due::Acks => {
                 self.acks.clear();
                 self.ack_due = None;
@@ -1698,7 +1718,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 // restart on a change of parent) went unacknowledged.
                 let failed = sent
                     .iter()
-                    .filter(|&&i| self.slots.get(i).is_some_and(|s| s.tries > 0))
+                    .filter(|&&i| self.slots.get(i).is_some_and(|s| s.tries() > 0))
                     .count();
                 let parent = self.parent;
                 if let Some(n) = self.neighbours.iter_mut().find(|n| Some(n.addr) == parent) {
@@ -1707,17 +1727,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 for i in sent {
                     let timeout = self.ack_timeout_us();
                     if let Some(s) = self.slots.get_mut(i) {
-                        if s.tries > 0 {
+                        if s.tries() > 0 {
                             self.counters.item_retries += 1;
                         }
-                        s.tries = s.tries.saturating_add(1);
+                        s.set_tries(s.tries().saturating_add(1));
                         self.counters.item_tx += 1;
-                        if s.tries >= MAX_TRIES {
-                            s.tries = 0;
+                        if s.tries() >= MAX_TRIES {
+                            s.set_tries(0);
                             s.next_try = ticks(epoch, now + PARK_US + timeout);
                             blame = true;
                         } else {
-                            s.next_try = ticks(epoch, now + (timeout << (s.tries - 1)));
+                            s.next_try = ticks(epoch, now + (timeout << (s.tries() - 1)));
                         }
                     }
                 }
@@ -1763,6 +1783,10 @@ enum Due {
     Acks,
     Advert,
     Items,
+    /// gossip.rs: a reconciliation body, broadcast items, a receipt.
+    Recon,
+    Broadcast,
+    Receipt,
 }
 
 #[cfg(test)]
@@ -1770,7 +1794,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn index_entry_is_20_bytes() {
-        assert_eq!(core::mem::size_of::<Slot>(), 20);
+    fn index_entry_is_16_bytes() {
+        assert_eq!(core::mem::size_of::<Slot>(), 16);
     }
 }

@@ -393,6 +393,12 @@ impl<const CAP: usize> Reconciler<CAP> {
         self.events.pop_front()
     }
 
+    /// Whether [`Self::poll_frame`] has a body to send (so a driver can contend for the
+    /// channel before taking it).
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty() || !self.answers.is_empty() || self.want.is_some()
+    }
+
     /// When [`Self::handle_timeout`] is due (a session waiting for power sums).
     pub fn poll_timeout(&self) -> Option<u64> {
         self.session.as_ref().map(|s| s.deadline)

@@ -1,0 +1,206 @@
+//! The RAM item index entry ([`Slot`], 16 bytes: a 2000-item index is 32 000 bytes) and its
+//! time base.
+//!
+//! Timers are stored relative to the engine's `epoch` (its `now` at start, moved forward by
+//! [`REBASE_AFTER_US`] steps, see `Engine::rebase`): the next transmission in 0.1 s ticks
+//! (`u32`), the expiry in whole minutes (`u16`, 45 days). Because the epoch follows `now`,
+//! neither field runs out however long the node stays up; an item's time to live is capped at
+//! [`MAX_TTL_US`] in the index (the store keeps the exact instant; a restart rebuilds it).
+
+use crate::item::ShortId;
+
+use super::Priority;
+
+/// Resolution of the index's transmit timer (µs): 0.1 s, so a `u32` spans 13 years.
+pub(super) const TICK_US: u64 = 100_000;
+/// Resolution of the index's expiry (µs): one minute, so a `u16` spans 45 days.
+pub(super) const MINUTE_US: u64 = 60_000_000;
+/// The engine moves its epoch forward once `now` is this far past it (about 22 days), so
+/// expiries (≤ [`MAX_TTL_US`] ahead) always fit the `u16`.
+pub(super) const REBASE_AFTER_US: u64 = (1 << 15) * MINUTE_US;
+/// Longest time to live the index represents (about 22 days).
+pub const MAX_TTL_US: u64 = ((1 << 15) - 1) * MINUTE_US;
+
+/// Still pushed towards the bridge (custody path).
+pub(super) const PENDING: u8 = 1;
+/// Bridge: already handed to the uplink.
+pub(super) const UPLINKED: u8 = 2;
+/// Broadcast class (a certification): spread to every node, reconciled between neighbours.
+pub(super) const BCAST: u8 = 4;
+/// Broadcast: a rebroadcast is scheduled at `next_try`.
+pub(super) const RELAY: u8 = 8;
+/// Broadcast only (which never uses the custody try count): receipted; the bytes are deleted
+/// but the id stays in the index, and so in the reconciled set, until it expires, so a node
+/// that heard the receipt and one that missed it keep equal sets.
+pub(super) const GONE: u8 = 0x40;
+/// Broadcast: copies heard from neighbours while the rebroadcast waited (2 bits).
+const HEARD_SHIFT: u8 = 4;
+const HEARD_MASK: u8 = 0b11 << HEARD_SHIFT;
+/// Custody: transmissions to the current parent without an ack (2 bits; `MAX_TRIES` = 3).
+const TRIES_SHIFT: u8 = 6;
+const TRIES_MASK: u8 = 0b11 << TRIES_SHIFT;
+
+/// One entry of the RAM item index. Rebuilt from the store after a restart.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slot {
+    /// [`ShortId`], little-endian bytes (keeps the entry 4-byte aligned).
+    short: [u8; 8],
+    /// Next transmission, in ticks of [`TICK_US`] since the epoch.
+    pub next_try: u32,
+    /// Expiry, in minutes since the epoch (rounded up).
+    pub expires: u16,
+    /// Priority (bits 1..0) and hop limit (bits 5..2).
+    class: u8,
+    /// Flags ([`PENDING`], [`UPLINKED`], [`BCAST`], [`RELAY`]), heard count (bits 5..4) and
+    /// tries (bits 7..6).
+    pub state: u8,
+}
+
+impl Slot {
+    pub fn new(
+        short: ShortId,
+        expires: u16,
+        next_try: u32,
+        priority: Priority,
+        hop_limit: u8,
+        state: u8,
+    ) -> Self {
+        let p = match priority {
+            Priority::Low => 0,
+            Priority::Normal => 1,
+            Priority::High => 2,
+            Priority::Control => 3,
+        };
+        Self {
+            short: short.0.to_le_bytes(),
+            next_try,
+            expires,
+            class: p | (hop_limit.min(15) << 2),
+            state: state & !(HEARD_MASK | TRIES_MASK),
+        }
+    }
+    pub fn short(&self) -> ShortId {
+        ShortId(u64::from_le_bytes(self.short))
+    }
+    pub const fn pending(&self) -> bool {
+        self.state & PENDING != 0
+    }
+    /// Something the node still owes the network: a custody push or a rebroadcast.
+    pub const fn owed(&self) -> bool {
+        self.state & (PENDING | RELAY) != 0
+    }
+    pub const fn broadcast(&self) -> bool {
+        self.state & BCAST != 0
+    }
+    pub const fn gone(&self) -> bool {
+        self.state & (BCAST | GONE) == BCAST | GONE
+    }
+    pub const fn relay(&self) -> bool {
+        self.state & RELAY != 0
+    }
+    pub const fn priority(&self) -> Priority {
+        match self.class & 0b11 {
+            0 => Priority::Low,
+            1 => Priority::Normal,
+            2 => Priority::High,
+            _ => Priority::Control,
+        }
+    }
+    pub const fn hop_limit(&self) -> u8 {
+        self.class >> 2
+    }
+    pub const fn tries(&self) -> u8 {
+        (self.state & TRIES_MASK) >> TRIES_SHIFT
+    }
+    /// Set the try count (saturates at 3).
+    pub fn set_tries(&mut self, tries: u8) {
+        self.state = (self.state & !TRIES_MASK) | (tries.min(3) << TRIES_SHIFT);
+    }
+    pub const fn heard(&self) -> u8 {
+        (self.state & HEARD_MASK) >> HEARD_SHIFT
+    }
+    /// Set the heard count (saturates at 3).
+    pub fn set_heard(&mut self, heard: u8) {
+        self.state = (self.state & !HEARD_MASK) | (heard.min(3) << HEARD_SHIFT);
+    }
+    pub fn expires_us(&self, epoch: u64) -> u64 {
+        epoch.saturating_add(u64::from(self.expires) * MINUTE_US)
+    }
+    pub fn next_try_us(&self, epoch: u64) -> u64 {
+        epoch.saturating_add(u64::from(self.next_try) * TICK_US)
+    }
+    /// Move the time base forward by `minutes` (timers already past become 0: due/expired).
+    pub fn rebase(&mut self, minutes: u16) {
+        self.expires = self.expires.saturating_sub(minutes);
+        let ticks = u32::from(minutes) * (MINUTE_US / TICK_US) as u32;
+        self.next_try = self.next_try.saturating_sub(ticks);
+    }
+}
+
+/// An instant (µs, the driver's time base) in ticks since `epoch`, rounded up so a timer never
+/// fires before its instant; instants before the epoch are tick 0.
+pub(super) fn ticks(epoch: u64, us: u64) -> u32 {
+    u32::try_from(us.saturating_sub(epoch).div_ceil(TICK_US)).unwrap_or(u32::MAX)
+}
+
+/// An expiry instant in whole minutes since `epoch`, rounded up (saturating).
+pub(super) fn minutes(epoch: u64, us: u64) -> u16 {
+    u16::try_from(us.saturating_sub(epoch).div_ceil(MINUTE_US)).unwrap_or(u16::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_is_16_bytes_and_round_trips() {
+        assert_eq!(core::mem::size_of::<Slot>(), 16);
+        for (p, h, st) in [
+            (Priority::Low, 0, BCAST | RELAY),
+            (Priority::Normal, 7, PENDING),
+            (Priority::High, 15, PENDING | UPLINKED),
+            (Priority::Control, 3, 0),
+        ] {
+            let id = ShortId(0x0123_4567_89ab_cdef);
+            let mut s = Slot::new(id, 1_441, 123_456, p, h, st);
+            assert_eq!(s.short(), id);
+            assert_eq!((s.priority(), s.hop_limit(), s.state), (p, h, st));
+            for t in 0..=3 {
+                s.set_tries(t);
+                s.set_heard(3 - t);
+                assert_eq!((s.tries(), s.heard()), (t, 3 - t));
+                assert_eq!(s.state & 0x0f, st, "flags survive tries/heard");
+                assert_eq!((s.priority(), s.hop_limit()), (p, h));
+            }
+            s.set_tries(9);
+            assert_eq!(s.tries(), 3);
+        }
+    }
+
+    #[test]
+    fn long_uptime_rebase_keeps_order() {
+        // An item stored 30 days into the uptime, 24 h to live: after rebasing at 22 days the
+        // expiry is still 24 h ahead and the transmit timer still ahead of the expiry.
+        let day = 24 * 3_600_000_000u64;
+        let epoch0 = 5u64;
+        let now = epoch0 + 21 * day;
+        let mut s = Slot::new(
+            ShortId(1),
+            minutes(epoch0, now + day),
+            ticks(epoch0, now + 60_000_000),
+            Priority::High,
+            10,
+            PENDING,
+        );
+        let shift = ((now - epoch0) / MINUTE_US) as u16;
+        s.rebase(shift);
+        let epoch1 = epoch0 + u64::from(shift) * MINUTE_US;
+        assert!(s.expires_us(epoch1) >= now + day && s.expires_us(epoch1) < now + day + MINUTE_US);
+        assert!(s.next_try_us(epoch1) >= now + 60_000_000);
+        assert!(s.next_try_us(epoch1) < now + 60_000_000 + 2 * TICK_US + MINUTE_US);
+        // 30 days later (after another rebase) a new item still fits.
+        let later = now + 30 * day;
+        let e2 = epoch1 + ((later - epoch1) / MINUTE_US) * MINUTE_US;
+        assert!(minutes(e2, later + day) < u16::MAX);
+    }
+}
