@@ -157,9 +157,14 @@ pub fn engine(data: &[u8]) {
         },
     };
     let mut now = 1_000_000u64;
+    // Node 2 (a bridge when the first byte is odd) signs receipts; both trust its key.
+    static BRIDGE_KEYS: OnceLock<[[u8; 32]; 1]> = OnceLock::new();
+    let keys = BRIDGE_KEYS.get_or_init(|| [crate::crypto::ed25519_public(&[42; 32])]);
     let mut nodes: [E; 2] = [
-        Engine::new(config(1, false), MemStore::new(), now),
-        Engine::new(config(2, first & 1 != 0), MemStore::new(), now),
+        Engine::new(config(1, false), MemStore::new(), now).with_bridge_keys(keys),
+        Engine::new(config(2, first & 1 != 0), MemStore::new(), now)
+            .with_bridge_keys(keys)
+            .with_receipt_key([42; 32]),
     ];
     let mut air: Option<(usize, Vec<u8>)> = None;
     let mut buf = [0u8; MAX_FRAME_LEN];
