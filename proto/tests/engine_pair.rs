@@ -967,11 +967,31 @@ fn a_bridge_batches_its_custody_acks_for_five_minutes() {
 #[test]
 fn a_node_without_route_listens_before_it_solicits() {
     let mut m = Mesh::line(vec![engine(0, false), engine(1, false)]);
+    m.submit(0, &payment(970)).unwrap();
     m.run_until(SOLICIT_LISTEN_US - 1);
     assert!(m.txs.is_empty(), "silent while listening: {:?}", m.txs);
     m.run_until(SOLICIT_LISTEN_US + MINUTE);
     assert_eq!(m.nodes[0].counters().advert_tx, 1, "then one solicitation");
-    assert_eq!(m.nodes[1].counters().advert_tx, 1);
+    assert_eq!(m.nodes[0].counters().advert_solicit_tx, 1);
+    assert_eq!(
+        m.nodes[1].counters().advert_tx,
+        0,
+        "node 1, idle and without route, never solicits"
+    );
+}
+
+#[test]
+fn an_idle_node_without_route_solicits_only_once_it_holds_an_item() {
+    // Two relays and no bridge: neither ever has a route.
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false)]);
+    m.run_until(60 * MINUTE);
+    assert!(m.txs.is_empty(), "idle nodes without route stay silent");
+    let id = m.submit(1, &payment(971)).unwrap();
+    // It listened long enough already: it asks at once.
+    m.run_until(m.now + MINUTE);
+    assert_eq!(m.nodes[1].counters().advert_solicit_tx, 1, "an item: ask");
+    assert_eq!(m.nodes[0].counters().advert_tx, 0, "0 cannot help");
+    assert!(m.nodes[1].is_pending(&id));
 }
 
 #[test]

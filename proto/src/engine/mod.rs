@@ -34,9 +34,11 @@
 //!   advertises its real distance instead of attracting the neighbourhood's traffic (the
 //!   seed-5 hot spot of v1). [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
 //!   count changes and no other frame carried it first within [`ADVERT_DELAY_US`], or to
-//!   answer a node without route (which first listens [`SOLICIT_LISTEN_US`] for frame headers)
-//!   (an advert with [`NO_ROUTE`] is a solicitation, answered once, suppressed when another
-//!   neighbour answers first). There is no periodic beacon: data frames refresh the gradient.
+//!   answer a node without route (which first listens [`SOLICIT_LISTEN_US`] for frame headers,
+//!   and solicits only while it holds items to push: an idle node learns its route from the
+//!   frames it overhears) (an advert with [`NO_ROUTE`] is a solicitation, answered once,
+//!   suppressed when another neighbour answers first). [`Counters`] split adverts into route
+//!   changes, answers and solicitations. There is no periodic beacon: data frames refresh the gradient.
 //! - **Verify before forward**: an item that fails [`Item::parse`] or [`Item::verify`] is
 //!   never stored or relayed ([`Event::Rejected`], [`Counters`]). Optional abuse limits run
 //!   before the signature check: a member filter (sorted 64-bit signer-key prefixes, see
@@ -399,6 +401,12 @@ pub struct Counters {
     pub receipts_rx: u64,
     /// Receipts that did not parse or verify (dropped without effect).
     pub bad_receipts: u64,
+    /// Adverts sent because our hop count changed (included in `advert_tx`).
+    pub advert_route_tx: u64,
+    /// Adverts answering a solicitation or a node that addressed us uphill.
+    pub advert_answer_tx: u64,
+    /// Solicitations (adverts with [`NO_ROUTE`]) sent by this node without route.
+    pub advert_solicit_tx: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -488,6 +496,8 @@ pub struct Engine<S: Store, const N: usize> {
     parent: Option<NodeAddr>,
     neighbours: Vec<Neighbour, NEIGHBOURS>,
     advert_due: Option<u64>,
+    /// Why the advert is due: answering someone (`true`) or our own hop count changed.
+    advert_answer: bool,
     last_advert: Option<u64>,
     /// End of the last frame heard from our parent while it is a bridge: the slot clock.
     bridge_heard: Option<u64>,
@@ -526,6 +536,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             parent: None,
             neighbours: Vec::new(),
             advert_due: None,
+            advert_answer: false,
             last_advert: None,
             bridge_heard: None,
             solicit: None,
@@ -938,7 +949,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     if let Some(a) = self.advert_due {
                         at(a);
                     }
-                    if let Some((a, _)) = self.solicit {
+                    if let Some((a, _)) = self.solicit.filter(|_| self.has_pending()) {
                         at(a);
                     }
                     if self.parent.is_some() && !self.config.bridge {
@@ -1089,7 +1100,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
         {
             let j = self.jitter_us();
             self.advert_due = Some(now + j);
+            self.advert_answer = true;
         }
+    }
+
+    /// Whether any item is still pushed by this node (a node without route solicits only then:
+    /// an idle node learns its route from the frames it overhears, for free).
+    fn has_pending(&self) -> bool {
+        self.slots.iter().any(Slot::pending)
     }
 
     /// Whether `sender` (with `their_hops`) is downhill of us: its ack or forward means an
@@ -1508,6 +1526,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 // goes first and makes the advert unnecessary.
                 let j = self.next_random() % ADVERT_DELAY_US;
                 self.advert_due = Some(self.advert_due.map_or(now + j, |d| d.min(now + j)));
+                self.advert_answer = false;
             } else {
                 self.advert_due = None;
                 let j = self.jitter_us();
@@ -1531,7 +1550,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.advert_due.is_some_and(|t| t <= now) {
             return Some(Due::Advert);
         }
-        if self.solicit.is_some_and(|(t, _)| t <= now) {
+        if self.solicit.is_some_and(|(t, _)| t <= now) && self.has_pending() {
             return Some(Due::Advert);
         }
         if self.parent.is_some()
@@ -1696,6 +1715,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.solicit = (self.hops >= NO_ROUTE).then_some((now + wait, next));
                 }
                 self.counters.advert_tx += 1;
+                if self.hops >= NO_ROUTE {
+                    self.counters.advert_solicit_tx += 1;
+                } else if self.advert_answer {
+                    self.counters.advert_answer_tx += 1;
+                } else {
+                    self.counters.advert_route_tx += 1;
+                }
                 self.counters.control_bytes += len as u64;
             }
             Due::Items => {
