@@ -38,6 +38,49 @@ pub fn sim_bridge_keys() -> &'static [[u8; 32]] {
     KEYS.get_or_init(|| [toile_proto::crypto::ed25519_public(&sim_bridge_seed())])
 }
 
+/// The engine's real signature checks, memoised per simulator thread: a thousand nodes
+/// verify the same certification (and receipt) a thousand times, and a check is a pure
+/// function of its bytes, so each distinct (profile, item) or (key, signature, message) is
+/// checked once for real and its result reused. Nothing is skipped: a forged item still
+/// fails, once per distinct forgery.
+pub fn sim_verifier() -> engine::Verifier {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static ITEMS: RefCell<HashMap<[u8; 32], bool>> = RefCell::new(HashMap::new());
+        static SIGS: RefCell<HashMap<[u8; 32], bool>> = RefCell::new(HashMap::new());
+    }
+    fn item(item: &toile_proto::item::Item<'_>, profile: &ChainProfile) -> bool {
+        let mut key_bytes = Vec::with_capacity(40 + item.bytes().len());
+        key_bytes.extend_from_slice(&profile.genesis_hash);
+        key_bytes.extend_from_slice(&profile.spec_version.to_le_bytes());
+        key_bytes.extend_from_slice(&profile.tx_version.to_le_bytes());
+        key_bytes.push(item.kind().to_u8());
+        key_bytes.extend_from_slice(item.bytes());
+        let key = blake2_256(&key_bytes);
+        if let Some(ok) = ITEMS.with(|m| m.borrow().get(&key).copied()) {
+            return ok;
+        }
+        let ok = (engine::Verifier::REAL.item)(item, profile);
+        ITEMS.with(|m| m.borrow_mut().insert(key, ok));
+        ok
+    }
+    fn ed25519(public: &[u8; 32], signature: &[u8; 64], msg: &[u8]) -> bool {
+        let mut key_bytes = Vec::with_capacity(96 + msg.len());
+        key_bytes.extend_from_slice(public);
+        key_bytes.extend_from_slice(signature);
+        key_bytes.extend_from_slice(msg);
+        let key = blake2_256(&key_bytes);
+        if let Some(ok) = SIGS.with(|m| m.borrow().get(&key).copied()) {
+            return ok;
+        }
+        let ok = (engine::Verifier::REAL.ed25519)(public, signature, msg);
+        SIGS.with(|m| m.borrow_mut().insert(key, ok));
+        ok
+    }
+    engine::Verifier { item, ed25519 }
+}
+
 /// Items a simulated node can hold.
 pub const STORE_ITEMS: usize = 256;
 /// Largest item a simulated node stores.
@@ -105,8 +148,9 @@ fn key(id: &ItemId) -> ItemKey {
 
 impl ToileRouter {
     pub fn new(ctx: &NodeContext) -> Self {
-        let mut engine =
-            Engine::new(config(ctx), MemStore::new(), 0).with_bridge_keys(sim_bridge_keys());
+        let mut engine = Engine::new(config(ctx), MemStore::new(), 0)
+            .with_bridge_keys(sim_bridge_keys())
+            .with_verifier(sim_verifier());
         if ctx.bridge {
             engine = engine.with_receipt_key(sim_bridge_seed());
         }
@@ -243,6 +287,50 @@ impl Router for ToileRouter {
                 ack_frames: c.ack_tx as f64,
                 advert_frames: c.advert_tx as f64,
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use toile_proto::item::Item;
+    use toile_proto::item::v2s::{Call, Signer, build_signed};
+
+    #[test]
+    fn the_memoised_verifier_gives_the_real_answers() {
+        let good = build_signed(
+            &Call::AddCert { receiver: 3 },
+            &Signer::ed25519(&[5; 32]),
+            0,
+            0,
+            &sim_profile(),
+        );
+        let mut forged = good.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        let other = ChainProfile {
+            spec_version: 999,
+            ..sim_profile()
+        };
+        let v = sim_verifier();
+        for _ in 0..2 {
+            let g = Item::parse(ItemKind::Extrinsic, &good).unwrap();
+            let f = Item::parse(ItemKind::Extrinsic, &forged).unwrap();
+            assert!((v.item)(&g, &sim_profile()));
+            assert!(
+                !(v.item)(&f, &sim_profile()),
+                "a forged item fails, memo or not"
+            );
+            assert!(!(v.item)(&g, &other), "the profile is part of the memo key");
+        }
+        let seed = sim_bridge_seed();
+        let msg = b"receipt";
+        let sig = toile_proto::crypto::ed25519_sign(&seed, msg);
+        let public = sim_bridge_keys()[0];
+        for _ in 0..2 {
+            assert!((v.ed25519)(&public, &sig, msg));
+            assert!(!(v.ed25519)(&public, &sig, b"receipu"));
         }
     }
 }

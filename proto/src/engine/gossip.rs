@@ -159,15 +159,18 @@ impl<'a> Receipt<'a> {
         })
     }
 
-    /// Whether one of `keys` signed it.
-    pub fn verify(&self, keys: &[[u8; 32]]) -> bool {
+    /// Whether one of `keys` signed it (checked by `ed25519`, e.g. [`super::Verifier::REAL`]'s).
+    pub fn verify(
+        &self,
+        keys: &[[u8; 32]],
+        ed25519: fn(&[u8; 32], &[u8; 64], &[u8]) -> bool,
+    ) -> bool {
         let mut msg = [0u8; 16 + 4 + RECEIPT_IDS * SHORT_ID_LEN];
         let len = signed_message(&mut msg, self.seq, self.ids);
         let Some(m) = msg.get(..len) else {
             return false;
         };
-        keys.iter()
-            .any(|k| crypto::ed25519_verify(k, self.signature, m).is_ok())
+        keys.iter().any(|k| ed25519(k, self.signature, m))
     }
 
     /// Sign `ids` (at most [`RECEIPT_IDS`]) with `seed` into `out`; the body length.
@@ -404,7 +407,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.event(Event::Rejected { reason });
             return;
         }
-        if item.verify(&self.config.profile).is_err() {
+        if !(self.verifier.item)(item, &self.config.profile) {
             self.counters.rejected_signature += 1;
             self.event(Event::Rejected {
                 reason: super::RejectReason::BadSignature,
@@ -509,7 +512,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.gossip.receipts_seen.iter().any(|&t| t == tag) {
             return;
         }
-        if !self.gossip.bridge_keys.is_some_and(|k| r.verify(k)) {
+        let ed25519 = self.verifier.ed25519;
+        if !self
+            .gossip
+            .bridge_keys
+            .is_some_and(|k| r.verify(k, ed25519))
+        {
             self.counters.bad_receipts += 1;
             return;
         }
