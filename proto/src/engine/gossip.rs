@@ -69,7 +69,7 @@ use crate::item::{Item, ItemKind, ShortId};
 use crate::radio::{Body, EntriesBuilder, FrameKind, FrameRepr, HEADER_LEN, MAX_FRAME_LEN};
 use crate::recon::{self, Reconciler};
 
-use super::slot::{GONE, MINUTE_US, REBASE_AFTER_US, RELAY, Slot, ticks};
+use super::slot::{MINUTE_US, REBASE_AFTER_US, RELAY, Slot, ticks};
 use super::{Due, Engine, Event, Priority, SHORT_ID_LEN, Store};
 
 /// Copies of a broadcast item (or receipt) heard while our rebroadcast waits that cancel it.
@@ -88,6 +88,12 @@ const RECON_PUSHES: u8 = 3;
 /// An item sent less than this ago (0.1 s ticks: 2 min) is in flight, not missing: a
 /// neighbour's digest that lacks it does not trigger a push.
 const PUSH_HOLDOFF_TICKS: u32 = 1_200;
+/// How long a broadcast item is held and reconciled (µs): its receipt does not delete it
+/// (a node that missed it is still owed it), the end of this lifetime does.
+pub const BROADCAST_TTL_US: u64 = 2 * 3_600_000_000;
+/// An item with less lifetime left than this (µs) is not pushed: neighbours that stored it
+/// earlier have dropped it (and remember it), so the push would be wasted airtime.
+const PUSH_MARGIN_US: u64 = 30 * 60_000_000;
 /// Copies of a receipt heard that cancel our relay of it (receipts cost airtime and only
 /// free memory early: one copy is enough).
 const RECEIPT_K: u8 = 1;
@@ -455,6 +461,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     fn recon_events(&mut self, now: u64) {
         let t = ticks(self.epoch, now);
+        let epoch = self.epoch;
         while let Some(e) = self.gossip.recon.poll_event() {
             match e {
                 recon::Event::InSync { .. } => {
@@ -472,7 +479,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         .iter_mut()
                         .find(|s| s.short() == id && s.broadcast())
                         && !s.relay()
-                        && !s.gone()
+                        && s.expires_us(epoch) > now + PUSH_MARGIN_US
                         && s.next_try <= recent
                         && s.heard() < RECON_PUSHES
                     {
@@ -542,19 +549,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// Delete a receipted item (from a receipt frame or the uplink). A broadcast item's id
     /// stays in the index and the reconciled set until it expires ([`GONE`]).
     pub(super) fn receipted(&mut self, short: ShortId) {
+        if self.slots.iter().any(|s| s.short() == short && s.broadcast()) {
+            return;
+        }
         let id = self.store.find_short(short).map(|(r, _)| r.id);
         let removed = id.is_some_and(|id| self.store.remove(&id));
-        let mut i = 0;
-        while let Some(s) = self.slots.get_mut(i) {
-            if s.short() == short && s.broadcast() {
-                s.state = (s.state | GONE) & !RELAY;
-                i += 1;
-            } else if s.short() == short {
-                self.slots.swap_remove(i);
-            } else {
-                i += 1;
-            }
-        }
+        self.slots.retain(|s| s.short() != short);
         self.remember(short);
         if let (true, Some(id)) = (removed, id) {
             self.event(Event::Receipted { id });

@@ -1281,11 +1281,19 @@ impl<S: Store, const N: usize> Engine<S, N> {
     ) -> bool {
         let epoch = self.epoch;
         let priority = Priority::of(item);
+        // gossip hook: a broadcast-class item is rebroadcast, not pushed by custody, and
+        // lives at most BROADCAST_TTL_US.
+        let bcast = gossip::is_broadcast(item);
+        let ttl = if bcast {
+            self.config.item_ttl_us.min(gossip::BROADCAST_TTL_US)
+        } else {
+            self.config.item_ttl_us
+        };
         let record = Record {
             id,
             kind: item.kind(),
             priority,
-            expires: now.saturating_add(self.config.item_ttl_us),
+            expires: now.saturating_add(ttl),
             hop_limit,
             handed_over: self.config.bridge,
         };
@@ -1294,8 +1302,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.event(Event::Overflow { id, evicted: false });
             return false;
         }
-        // gossip hook: a broadcast-class item is rebroadcast, not pushed by custody.
-        let bcast = gossip::is_broadcast(item);
         let custody = if self.config.bridge || bcast {
             0
         } else {
@@ -1381,6 +1387,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         while let Some(s) = self.slots.get(i).copied() {
             if s.expires_us(epoch) <= now {
                 self.gossip_forget(&s); // gossip hook
+                // A late copy from a neighbour that stored it later is refused.
+                self.remember(s.short());
                 if let Some(id) = self.store.find_short(s.short()).map(|(r, _)| r.id) {
                     self.store.remove(&id);
                     self.event(Event::Expired { id });
