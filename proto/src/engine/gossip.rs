@@ -396,6 +396,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 s.set_heard(s.heard() + 1);
                 if s.heard() >= BROADCAST_K {
                     s.state &= !RELAY;
+                    // The heard bits now count reconciliation pushes.
+                    s.set_heard(0);
                     self.counters.bcast_suppressed += 1;
                 }
             }
