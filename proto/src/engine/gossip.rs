@@ -493,7 +493,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         self.counters.recon_pushes += 1;
                     }
                 }
-                recon::Event::Reconciled { .. } | recon::Event::Failed { .. } => {}
+                recon::Event::Reconciled { differences, .. } => {
+                    self.counters.recon_differences += u64::from(differences);
+                }
+                recon::Event::Failed { .. } => {}
             }
         }
     }

@@ -390,6 +390,8 @@ pub struct Counters {
     pub digest_tx: u64,
     /// Rebroadcasts scheduled because reconciliation found a neighbour lacking the item.
     pub recon_pushes: u64,
+    /// Items reconciliation sessions found one side lacking (the "differing items" of B6).
+    pub recon_differences: u64,
     /// Receipt frames sent (own and relayed) and their bytes.
     pub receipt_tx: u64,
     pub receipt_bytes: u64,
