@@ -6,7 +6,8 @@ Runs `toile sim --nodes N --area A --preset long-fast --region eu868-10 --hours 
 --router toile --json` (the binary from $TOILE_BIN or --bin, default target/release/toile)
 and prints within-deadline ratio, tx/item against the greedy oracle, losses, duty violations,
 store high water and collisions, then certification coverage (pairs reached within the
-deadline over pairs physics allows), reconciliation bytes per item, the idle check's bytes and
+deadline over pairs physics allows), reconciliation bytes per item and per
+differing item (all, and sessions without digests), the idle check's bytes and
 receipt frames per item. Exit status 1 when a row misses a target.
 """
 import argparse, json, os, subprocess, sys
@@ -29,7 +30,7 @@ def main():
     area = AREA.get(a.nodes, 6)
     print(f"{'seed':>4} {'within':>7} {'deliv':>7} {'tx/item':>7} {'greedy':>6} {'ratio':>5} "
           f"{'lost':>4} {'duty':>4} {'store':>5} {'coll':>6} {'load':>4} {'flood':>6} "
-          f"{'cover':>6} {'reconB':>6} {'idleB':>5} {'rcpt':>5}")
+          f"{'cover':>6} {'reconB':>6} {'B/diff':>6} {'sessB':>5} {'idleB':>5} {'rcpt':>5}")
     ok = True
     for s in seeds:
         cmd = [a.bin, "sim", "--nodes", str(a.nodes), "--area", str(area), "--preset", "long-fast",
@@ -47,6 +48,8 @@ def main():
               f"{m['lost_items']:>4} {m['duty_violations']:>4} {m['store_high_water']:>5} "
               f"{m['collisions']:>6} {m['load_of_capacity']:>4.2f} {flood:>6} "
               f"{fmt(m.get('broadcast_coverage'), 6, 4)} {fmt(m.get('recon_bytes_per_item'), 6, 1)} "
+              f"{fmt(m.get('recon_bytes_per_difference'), 6, 1)} "
+              f"{fmt(m.get('session_bytes_per_difference'), 5, 1)} "
               f"{fmt(m.get('idle_check_bytes'), 5, 0)} {fmt(m.get('receipt_tx_per_item'), 5, 2)}")
         ok &= (m["delivered_within_deadline_ratio"] >= 0.999 and m["lost_items"] == 0
                and m["duty_violations"] == 0 and (a.nodes != 50 or ratio <= 1.25))

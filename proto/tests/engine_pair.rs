@@ -897,6 +897,33 @@ fn a_node_back_from_a_crash_catches_up_by_reconciliation() {
 }
 
 #[test]
+fn a_receipted_certification_still_reaches_a_node_that_missed_it() {
+    let mut m = Mesh::line(vec![gossip_engine(0, false), gossip_engine(1, false)]);
+    m.run_until(MINUTE);
+    m.links = vec![vec![false; 2]; 2];
+    let c = m.submit(0, &cert(300)).unwrap();
+    m.run_until(5 * MINUTE);
+    // The chain confirms it while node 1 is away: node 0 keeps it (node 1 is still owed it).
+    m.nodes[0].handle_receipt(m.now, &c);
+    assert!(
+        m.nodes[0].item(&c).is_some(),
+        "a receipt keeps a certification"
+    );
+    m.links = vec![vec![false, true], vec![true, false]];
+    m.nodes[1].restart(m.now);
+    m.run_until(60 * MINUTE);
+    assert!(
+        m.nodes[1].item(&c).is_some(),
+        "reconciled after its receipt"
+    );
+    let found: u64 = m.nodes.iter().map(|n| n.counters().recon_differences).sum();
+    assert!(found >= 1, "a session found the difference");
+    // After its broadcast lifetime it expires everywhere.
+    m.run_until(4 * 60 * MINUTE);
+    assert!(m.nodes[0].item(&c).is_none() && m.nodes[1].item(&c).is_none());
+}
+
+#[test]
 fn a_signed_receipt_deletes_and_a_forged_one_changes_nothing() {
     let mut m = Mesh::line(vec![gossip_engine(0, false), gossip_engine(1, true)]);
     m.nodes[1].handle_uplink(0, true);

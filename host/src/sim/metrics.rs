@@ -60,6 +60,11 @@ pub struct Metrics {
     pub duty_violations: u64,
     /// Reconciliation bytes per item; `null` for routers without reconciliation.
     pub recon_bytes_per_item: Option<f64>,
+    /// Reconciliation bytes (digests included) per item a session found one side lacking
+    /// (B6's "per differing item"); `null` without reconciliation or differences.
+    pub recon_bytes_per_difference: Option<f64>,
+    /// The same without the digests (what the sessions themselves cost).
+    pub session_bytes_per_difference: Option<f64>,
     /// Bytes of one idle "are we in sync" check (the digest frame, the largest any node
     /// uses); `null` for routers without it.
     pub idle_check_bytes: Option<u64>,
@@ -400,6 +405,9 @@ pub(crate) fn compute(
         }
     };
     let recon: Option<u64> = counters.iter().map(|c| c.recon_bytes).sum();
+    let digests: Option<u64> = counters.iter().map(|c| c.digest_bytes).sum();
+    let diffs: Option<u64> = counters.iter().map(|c| c.recon_differences).sum();
+    let per_diff = |b: u64| diffs.filter(|d| *d > 0).map(|d| b as f64 / d as f64);
     let idle: Option<u64> = counters
         .iter()
         .map(|c| c.idle_check_bytes)
@@ -453,6 +461,10 @@ pub(crate) fn compute(
         p50_hop_latency_s: percentile(&hop, 0.5),
         duty_violations: rec.duty_violations,
         recon_bytes_per_item: recon.map(|b| per_item(b as f64)),
+        recon_bytes_per_difference: recon.and_then(per_diff),
+        session_bytes_per_difference: recon
+            .zip(digests)
+            .and_then(|(r, d)| per_diff(r.saturating_sub(d))),
         idle_check_bytes: idle,
         broadcast_coverage: coverage,
         receipt_tx_per_item: receipts.map(|r| per_item(r as f64)),

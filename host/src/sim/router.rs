@@ -142,6 +142,10 @@ pub enum SubmitError {
 pub struct RouterCounters {
     /// Bytes sent for set reconciliation.
     pub recon_bytes: Option<u64>,
+    /// Of those, bytes of "are we in sync" digests.
+    pub digest_bytes: Option<u64>,
+    /// Items reconciliation sessions found one side lacking.
+    pub recon_differences: Option<u64>,
     /// Bytes of one "are we in sync" check while nothing changes (the digest frame).
     pub idle_check_bytes: Option<u64>,
     /// Receipt frames sent (signed on-air receipts, own and relayed).

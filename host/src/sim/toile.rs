@@ -278,6 +278,8 @@ impl Router for ToileRouter {
         }
         RouterCounters {
             recon_bytes: Some(c.recon_bytes),
+            digest_bytes: Some(c.digest_tx * self.engine.idle_check_bytes() as u64),
+            recon_differences: Some(c.recon_differences),
             idle_check_bytes: Some(self.engine.idle_check_bytes() as u64),
             receipt_tx: Some(c.receipt_tx),
             tx_breakdown: Some(TxBreakdown {

@@ -413,6 +413,8 @@ pub struct Counters {
     pub digest_tx: u64,
     /// Rebroadcasts scheduled because reconciliation found a neighbour lacking the item.
     pub recon_pushes: u64,
+    /// Items reconciliation sessions found one side lacking (the "differing items" of B6).
+    pub recon_differences: u64,
     /// Receipt frames sent (own and relayed) and their bytes.
     pub receipt_tx: u64,
     pub receipt_bytes: u64,
@@ -1329,11 +1331,19 @@ impl<S: Store, const N: usize> Engine<S, N> {
     ) -> bool {
         let epoch = self.epoch;
         let priority = Priority::of(item);
+        // gossip hook: a broadcast-class item is rebroadcast, not pushed by custody, and
+        // lives at most BROADCAST_TTL_US.
+        let bcast = gossip::is_broadcast(item);
+        let ttl = if bcast {
+            self.config.item_ttl_us.min(gossip::BROADCAST_TTL_US)
+        } else {
+            self.config.item_ttl_us
+        };
         let record = Record {
             id,
             kind: item.kind(),
             priority,
-            expires: now.saturating_add(self.config.item_ttl_us),
+            expires: now.saturating_add(ttl),
             hop_limit,
             handed_over: self.config.bridge,
         };
@@ -1342,8 +1352,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.event(Event::Overflow { id, evicted: false });
             return false;
         }
-        // gossip hook: a broadcast-class item is rebroadcast, not pushed by custody.
-        let bcast = gossip::is_broadcast(item);
         let custody = if self.config.bridge || bcast {
             0
         } else {
@@ -1429,6 +1437,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         while let Some(s) = self.slots.get(i).copied() {
             if s.expires_us(epoch) <= now {
                 self.gossip_forget(&s); // gossip hook
+                // A late copy from a neighbour that stored it later is refused.
+                self.remember(s.short());
                 if let Some(id) = self.store.find_short(s.short()).map(|(r, _)| r.id) {
                     self.store.remove(&id);
                     self.event(Event::Expired { id });

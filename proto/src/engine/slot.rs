@@ -29,10 +29,6 @@ pub(super) const UPLINKED: u8 = 2;
 pub(super) const BCAST: u8 = 4;
 /// Broadcast: a rebroadcast is scheduled at `next_try`.
 pub(super) const RELAY: u8 = 8;
-/// Broadcast only (which never uses the custody try count): receipted; the bytes are deleted
-/// but the id stays in the index, and so in the reconciled set, until it expires, so a node
-/// that heard the receipt and one that missed it keep equal sets.
-pub(super) const GONE: u8 = 0x40;
 /// Broadcast: copies heard from neighbours while the rebroadcast waited (2 bits).
 const HEARD_SHIFT: u8 = 4;
 const HEARD_MASK: u8 = 0b11 << HEARD_SHIFT;
@@ -91,9 +87,6 @@ impl Slot {
     }
     pub const fn broadcast(&self) -> bool {
         self.state & BCAST != 0
-    }
-    pub const fn gone(&self) -> bool {
-        self.state & (BCAST | GONE) == BCAST | GONE
     }
     pub const fn relay(&self) -> bool {
         self.state & RELAY != 0

@@ -160,6 +160,25 @@ pub struct Counters {
     pub decode_mults: u64,
     /// Events dropped because the event queue was full.
     pub events_dropped: u32,
+    /// Sessions opened (a digest or sketch that differed from our set).
+    pub sessions: u32,
+    /// Sessions that ended in a successful, size-consistent decode.
+    pub reconciled: u32,
+    /// Differences those sessions found (items one side lacked).
+    pub differences: u32,
+    /// Failures: the difference exceeded `CAP` power sums.
+    pub fail_capacity: u32,
+    /// Failures: decodes disagreed with the set sizes in both projections (a set changed
+    /// mid-session, or the two sides count different sets).
+    pub fail_mismatch: u32,
+    /// Failures: the peer went silent (its answers lost or collided) after every retry.
+    pub fail_timeout: u32,
+    /// A More whose check byte no longer matched our set (it changed since our digest).
+    pub stale_more: u32,
+    /// An Extend that did not continue the session (lost or reordered answer).
+    pub extend_gap: u32,
+    /// A session given up for a newer digest or sketch of the same peer.
+    pub superseded: u32,
 }
 
 /// The sans-IO set reconciler of one node, with sketches of capacity `CAP` (≤ 255): it
@@ -255,6 +274,15 @@ impl<const CAP: usize> Reconciler<CAP> {
                 decodes: 0,
                 decode_mults: 0,
                 events_dropped: 0,
+                sessions: 0,
+                reconciled: 0,
+                differences: 0,
+                fail_capacity: 0,
+                fail_mismatch: 0,
+                fail_timeout: 0,
+                stale_more: 0,
+                extend_gap: 0,
+                superseded: 0,
             },
         }
     }
@@ -415,6 +443,7 @@ impl<const CAP: usize> Reconciler<CAP> {
         if s.retries >= SESSION_RETRIES {
             let peer = s.peer;
             self.session = None;
+            self.counters.fail_timeout += 1;
             self.event(Event::Failed { peer });
             return;
         }
@@ -462,6 +491,7 @@ impl<const CAP: usize> Reconciler<CAP> {
                     self.counters.not_for_us += 1;
                 } else if check != self.hash as u8 {
                     // Our set changed since the digest the peer works from: start afresh.
+                    self.counters.stale_more += 1;
                     self.start(now);
                 } else if usize::from(first) < CAP {
                     self.answer(Answer {
@@ -584,6 +614,10 @@ impl<const CAP: usize> Reconciler<CAP> {
             self.counters.busy += 1;
             return None;
         }
+        if self.session.is_some() {
+            self.counters.superseded += 1;
+        }
+        self.counters.sessions += 1;
         Some(Session {
             peer,
             projection,
@@ -641,6 +675,7 @@ impl<const CAP: usize> Reconciler<CAP> {
             return;
         };
         if s.peer != peer || s.projection != projection || offset != s.have {
+            self.counters.extend_gap += 1;
             return;
         }
         for v in sums.iter() {
@@ -720,6 +755,7 @@ impl<const CAP: usize> Reconciler<CAP> {
                 let switched = self.session.as_ref().is_none_or(|s| s.switched);
                 if switched {
                     self.session = None;
+                    self.counters.fail_mismatch += 1;
                     self.event(Event::Failed { peer });
                     return;
                 }
@@ -739,6 +775,7 @@ impl<const CAP: usize> Reconciler<CAP> {
                 self.counters.decode_failures += 1;
                 if have >= CAP {
                     self.session = None;
+                    self.counters.fail_capacity += 1;
                     self.event(Event::Failed { peer });
                     return;
                 }
@@ -798,6 +835,8 @@ impl<const CAP: usize> Reconciler<CAP> {
             return Verdict::Mismatch;
         }
         self.session = None;
+        self.counters.reconciled += 1;
+        self.counters.differences += elems.len() as u32;
         for &id in &pushes {
             self.event(Event::Push { to: peer, id });
         }
