@@ -13,6 +13,7 @@ use toile_host::sim::phy::{MediumModel, Preset, Region};
 use toile_host::sim::scenario::{Scenario, standard_side_m};
 use toile_host::sim::toile::ToileFactory;
 use toile_host::sim::topology::{Placement, Topology};
+use toile_host::sim::trace::TraceTarget;
 use toile_host::sim::{Metrics, Outcome, RouterFactory, Simulator, svg};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -145,6 +146,10 @@ pub struct SimArgs {
     /// Print exactly one JSON object.
     #[arg(long)]
     json: bool,
+    /// Follow one item (by index) through the run on stderr: holders, transmissions, acks,
+    /// receptions, crashes, delivery. `lost` lists the payments never delivered.
+    #[arg(long)]
+    trace: Option<TraceTarget>,
     /// Draw the node map and delivery timeline to this SVG file.
     #[arg(long)]
     svg: Option<PathBuf>,
@@ -181,6 +186,7 @@ fn run_router(
     s: &Scenario,
     progress: bool,
     reference: bool,
+    trace: Option<TraceTarget>,
 ) -> anyhow::Result<Outcome> {
     match r {
         RouterArg::Toile => {
@@ -195,6 +201,7 @@ fn run_router(
                 "toile",
                 progress,
                 reference,
+                trace,
             )
         }
         RouterArg::Flood => run_with(
@@ -202,6 +209,7 @@ fn run_router(
             "flood",
             progress,
             reference,
+            trace,
         ),
     }
 }
@@ -211,11 +219,16 @@ fn run_with<F: RouterFactory>(
     name: &'static str,
     progress: bool,
     reference: bool,
+    trace: Option<TraceTarget>,
 ) -> anyhow::Result<Outcome> {
     let sim = if reference {
         sim.reference_reception()
     } else {
         sim
+    };
+    let sim = match trace {
+        Some(t) => sim.trace(t),
+        None => sim,
     };
     if progress {
         let bar = indicatif::ProgressBar::new(1000);
@@ -397,9 +410,12 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         ScenarioArg::Shutdown => RouterArg::Toile,
     });
     let progress = !a.json && std::io::stderr().is_terminal();
-    let main = run_router(router, &s, progress, a.reference)?;
+    let main = run_router(router, &s, progress, a.reference, a.trace)?;
     let baseline = match a.compare {
-        Some(r) => Some((run_router(r, &s, progress, a.reference)?, router_name(r))),
+        Some(r) => Some((
+            run_router(r, &s, progress, a.reference, None)?,
+            router_name(r),
+        )),
         None => None,
     };
     if let Some(path) = &a.svg {

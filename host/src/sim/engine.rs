@@ -25,6 +25,7 @@ use super::router::{
 use super::scenario::{DeliveryMode, Scenario};
 use super::time::{Duration, Instant};
 use super::topology::{Link, LinkModel, Links, Topology};
+use super::trace::{Mention, Trace, TraceTarget, describe};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -146,6 +147,8 @@ pub struct Simulator<F: RouterFactory> {
     sensitivity: f32,
     cad_threshold: f32,
     uplink: bool,
+    /// `toile sim --trace`: one item followed through the run (stderr).
+    trace: Option<Trace>,
 }
 
 /// Accounts signing the workload's items; items are unique by (signer, nonce).
@@ -255,9 +258,17 @@ impl<F: RouterFactory> Simulator<F> {
                 .map(|i| Signer::ed25519(&[i as u8 + 1; 32]))
                 .collect(),
             uplink: false,
+            trace: None,
         };
         sim.schedule_initial();
         Ok(sim)
+    }
+
+    /// Follow one item through the run, or list the lost ones ([`TraceTarget`]), on stderr.
+    /// The run's results are unchanged.
+    pub fn trace(mut self, target: TraceTarget) -> Self {
+        self.trace = Some(Trace::new(target, self.nodes.len()));
+        self
     }
 
     /// Compute every reception the way Meshtasticator does, as a reference for the benchmark:
@@ -457,6 +468,9 @@ impl<F: RouterFactory> Simulator<F> {
             it.cert = f64::from(byte) / 256.0 >= self.scenario.mix.payment_share;
         }
         self.keys.insert(ItemKey::of(&bytes), idx);
+        if let Some(t) = &mut self.trace {
+            t.injected(now, node, idx, &bytes);
+        }
         if self.nodes[node as usize]
             .router
             .submit(now, &bytes)
@@ -472,6 +486,9 @@ impl<F: RouterFactory> Simulator<F> {
         let i = node as usize;
         if !self.nodes[i].up {
             return;
+        }
+        if self.trace.as_ref().is_some_and(|t| t.holds(node)) {
+            Trace::log(self.now, node, "crash (RAM lost, store kept)");
         }
         let nd = &mut self.nodes[i];
         nd.up = false;
@@ -489,6 +506,9 @@ impl<F: RouterFactory> Simulator<F> {
         let i = node as usize;
         let churn_rate = self.scenario.churn_per_hour.max(0.0) / 3600.0;
         self.nodes[i].up = true;
+        if self.trace.as_ref().is_some_and(|t| t.holds(node)) {
+            Trace::log(now, node, "restart");
+        }
         self.nodes[i].router.handle_reboot(now);
         if self.topo.bridges[i] {
             let up = self.uplink;
@@ -557,6 +577,12 @@ impl<F: RouterFactory> Simulator<F> {
         }
         let store = self.nodes[i].router.store_len();
         self.rec.store_high_water = self.rec.store_high_water.max(store);
+        if let Some(t) = &mut self.trace
+            && let Some(bytes) = t.bytes()
+        {
+            let state = self.nodes[i].router.trace_state(bytes);
+            t.node_state(now, node, state);
+        }
         while let Some(ev) = self.nodes[i].router.poll_event() {
             self.on_event(node, ev);
         }
@@ -600,6 +626,9 @@ impl<F: RouterFactory> Simulator<F> {
                     && rec.delivered.is_none()
                 {
                     rec.delivered = Some(now);
+                    if self.trace.as_ref().is_some_and(|t| t.is(item)) {
+                        Trace::log(now, node, "delivered (uplink)");
+                    }
                 }
             }
             RouterEvent::Dropped { .. } => self.rec.drops += 1,
@@ -636,6 +665,14 @@ impl<F: RouterFactory> Simulator<F> {
             start: now,
             frame: Rc::from(frame),
         });
+        if let Some(m) = self.trace.as_ref().and_then(|t| t.mention(frame)) {
+            let what = if m == Mention::Item { "item" } else { "its id" };
+            Trace::log(
+                now,
+                node,
+                &format!("TX {} carrying {what}", describe(frame)),
+            );
+        }
         // Half duplex: transmitting aborts receptions in progress.
         for a in &mut self.nodes[i].arrivals {
             a.ok = false;
@@ -734,6 +771,11 @@ impl<F: RouterFactory> Simulator<F> {
             self.drain(tx.sender);
         }
         let noise = self.scenario.radio.preset.noise_floor_dbm() as f32;
+        let traced = self
+            .trace
+            .as_ref()
+            .and_then(|t| t.mention(&tx.frame))
+            .is_some();
         let reference = self.reference.map(|m| self.reference_links(&m, tx.sender));
         let count = reference.as_ref().map_or(self.links.out[s].len(), Vec::len);
         for k in 0..count {
@@ -751,7 +793,20 @@ impl<F: RouterFactory> Simulator<F> {
                 continue;
             };
             let a = self.nodes[r].arrivals.swap_remove(pos);
-            if a.ok && self.nodes[r].up && self.nodes[r].tx.is_none() && a.end == now {
+            let heard = a.ok && self.nodes[r].up && self.nodes[r].tx.is_none() && a.end == now;
+            if traced {
+                let why = if heard {
+                    "received".to_string()
+                } else if a.rssi < self.sensitivity {
+                    format!("below sensitivity ({:.1} dBm)", a.rssi)
+                } else if self.nodes[r].tx.is_some() {
+                    "missed: transmitting".to_string()
+                } else {
+                    "missed: collision or half duplex".to_string()
+                };
+                Trace::log(now, link.to, &format!("RX from {}: {why}", tx.sender));
+            }
+            if heard {
                 if let Some(u) = self.nodes[s].link_use.get_mut(k) {
                     *u += 1;
                 }
@@ -767,6 +822,19 @@ impl<F: RouterFactory> Simulator<F> {
     }
 
     fn finish(self) -> Outcome {
+        if let Some(t) = &self.trace
+            && t.target == TraceTarget::Lost
+        {
+            for (idx, it) in self.items.iter().enumerate() {
+                if it.delivered.is_none() && !it.cert {
+                    Trace::log(
+                        it.injected,
+                        it.origin,
+                        &format!("payment {idx} never delivered (trace it: --trace {idx})"),
+                    );
+                }
+            }
+        }
         let counters: Vec<_> = self.nodes.iter().map(|n| n.router.counters()).collect();
         let link_use: Vec<Vec<u32>> = self.nodes.into_iter().map(|n| n.link_use).collect();
         metrics::compute(

@@ -53,6 +53,7 @@ pub mod svg;
 pub mod time;
 pub mod toile;
 pub mod topology;
+pub mod trace;
 
 pub use engine::Simulator;
 pub use metrics::{Metrics, Outcome};

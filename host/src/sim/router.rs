@@ -261,6 +261,12 @@ pub trait Router {
     /// Items (or frames) currently held in the node's queue or store.
     fn store_len(&self) -> usize;
 
+    /// For `toile sim --trace`: what this node knows of the item with these bytes (`None`:
+    /// not held). Read-only.
+    fn trace_state(&self, _item: &[u8]) -> Option<String> {
+        None
+    }
+
     /// End-of-run counters.
     fn counters(&self) -> RouterCounters {
         RouterCounters::default()

@@ -271,6 +271,29 @@ impl Router for ToileRouter {
         self.engine.store_len()
     }
 
+    fn trace_state(&self, item: &[u8]) -> Option<String> {
+        let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, item)
+            .ok()?
+            .id();
+        self.engine.item(&id)?;
+        let e = &self.engine;
+        let mut s = format!(
+            "held, {} (parent {:?}, hops {:?}; neighbours addr/hops/cost/failed/acked:",
+            if e.is_pending(&id) {
+                "pending"
+            } else {
+                "handed over"
+            },
+            e.parent().map(|a| a.0),
+            e.route_hops()
+        );
+        for (a, hops, cost, failed, acked) in e.neighbours().filter(|n| n.1 < 3) {
+            s.push_str(&format!(" {}/{hops}/{cost}/{failed}/{acked}", a.0));
+        }
+        s.push(')');
+        Some(s)
+    }
+
     fn counters(&self) -> RouterCounters {
         let c = self.engine.counters();
         if std::env::var_os("TOILE_DBG").is_some() {

@@ -678,6 +678,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.parent
     }
 
+    /// The neighbour table, for diagnostics (`toile sim --trace`): address, advertised hop
+    /// count, cost as a parent, and the link's ETX window (unacknowledged attempts, acks).
+    pub fn neighbours(&self) -> impl Iterator<Item = (NodeAddr, u8, u16, u8, u8)> + '_ {
+        self.neighbours
+            .iter()
+            .map(|n| (n.addr, n.hops, n.cost().0, n.failed, n.acked))
+    }
+
     /// Kind and bytes of a held item (a bridge uploads them on [`Event::Uplink`]).
     pub fn item(&self, id: &ItemId) -> Option<(ItemKind, &[u8])> {
         self.store.find(id).map(|(r, b)| (r.kind, b))
@@ -1488,13 +1496,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     child: false,
                 };
                 if self.neighbours.push(entry).is_err() {
-                    // Replace the worst entry if the newcomer is better.
+                    // Replace the worst entry if the newcomer is better. Entries without a
+                    // link history go first: what they know comes back with their next
+                    // header, whereas a link's failures would be forgotten, so a bridge we
+                    // hear but cannot reach would be re-added as a fresh, perfect parent
+                    // and tried again and again (a payment parked for hours at 200 nodes,
+                    // seed 1; `toile sim --trace`).
                     let worst = self
                         .neighbours
                         .iter()
                         .enumerate()
                         .filter(|(_, n)| Some(n.addr) != self.parent)
-                        .max_by_key(|(_, n)| n.cost())
+                        .max_by_key(|(_, n)| (n.failed == 0 && n.acked == 0, n.cost()))
                         .map(|(i, n)| (i, n.cost()));
                     if let Some((i, c)) = worst
                         && entry.cost() < c
