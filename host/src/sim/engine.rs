@@ -826,11 +826,12 @@ impl<F: RouterFactory> Simulator<F> {
             && t.target == TraceTarget::Lost
         {
             for (idx, it) in self.items.iter().enumerate() {
-                if it.delivered.is_none() && !it.cert {
+                if it.delivered.is_none() {
+                    let kind = if it.cert { "certification" } else { "payment" };
                     Trace::log(
                         it.injected,
                         it.origin,
-                        &format!("payment {idx} never delivered (trace it: --trace {idx})"),
+                        &format!("{kind} {idx} never delivered (trace it: --trace {idx})"),
                     );
                 }
             }
