@@ -521,7 +521,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     /// A Receipt frame body. Invalid receipts change nothing but a counter.
-    pub(super) fn gossip_receipt_frame(&mut self, now: u64, body: &[u8]) {
+    pub(super) fn gossip_receipt_frame(
+        &mut self,
+        now: u64,
+        sender: crate::radio::NodeAddr,
+        body: &[u8],
+    ) {
         let Ok(r) = Receipt::parse(body) else {
             self.counters.bad_receipts += 1;
             return;
@@ -552,7 +557,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
         for short in r.ids() {
             self.receipted(short);
         }
-        if !self.tree_relay() {
+        // Down the issuing bridge's tree only: the nodes that routed payments to that bridge
+        // are its tree, and each heard its parent. A copy from any other neighbour (another
+        // tree, a sibling, a child) is used but not passed on.
+        if !self.tree_relay() || Some(sender) != self.parent {
             return;
         }
         let Ok(body) = Vec::from_slice(body) else {

@@ -819,7 +819,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Body::Other {
                 kind: FrameKind::Receipt,
                 bytes,
-            } => self.gossip_receipt_frame(now, bytes),
+            } => self.gossip_receipt_frame(now, sender, bytes),
             // Adverts carry their information in the header; fragments are not implemented
             // yet (see the module doc).
             _ => {}
