@@ -554,13 +554,15 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.gossip.receipts_seen.pop_front();
         }
         let _ = self.gossip.receipts_seen.push_back(tag);
+        let mut held = false;
         for short in r.ids() {
-            self.receipted(short);
+            held |= self.receipted(short);
         }
-        // Down the issuing bridge's tree only: the nodes that routed payments to that bridge
-        // are its tree, and each heard its parent. A copy from any other neighbour (another
-        // tree, a sibling, a child) is used but not passed on.
-        if !self.tree_relay() || Some(sender) != self.parent {
+        // Down the paths the receipted payments took, only: every node of such a path holds
+        // its custody copy until the receipt (so it held one of these ids) and heard it from
+        // its parent, which held it too. A copy from any other neighbour (another tree, a
+        // sibling, a child), or one naming nothing we carried, is used but not passed on.
+        if !held || !self.tree_relay() || Some(sender) != self.parent {
             return;
         }
         let Ok(body) = Vec::from_slice(body) else {
@@ -579,15 +581,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     /// Delete a receipted item (from a receipt frame or the uplink). A broadcast item's id
-    /// stays in the index and the reconciled set until it expires ([`GONE`]).
-    pub(super) fn receipted(&mut self, short: ShortId) {
+    /// stays in the index and the reconciled set until it expires ([`GONE`]). Whether a
+    /// custody copy of it was held.
+    pub(super) fn receipted(&mut self, short: ShortId) -> bool {
         if self
             .slots
             .iter()
             .any(|s| s.short() == short && s.broadcast())
         {
-            return;
+            return false;
         }
+        let held = self.slots.iter().any(|s| s.short() == short);
         let id = self.store.find_short(short).map(|(r, _)| r.id);
         let removed = id.is_some_and(|id| self.store.remove(&id));
         self.slots.retain(|s| s.short() != short);
@@ -595,6 +599,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if let (true, Some(id)) = (removed, id) {
             self.event(Event::Receipted { id });
         }
+        held
     }
 
     /// Bridge: the uplink confirmed `short`; queue it for the next signed receipt.
