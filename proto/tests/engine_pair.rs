@@ -969,8 +969,15 @@ fn a_receipt_flows_down_the_payment_path_only() {
     let t = m.now;
     m.nodes[2].handle_receipt(t, &p);
     m.run_until(t + 40 * MINUTE);
-    assert!(m.nodes[0].item(&p).is_none(), "receipt passed down to the payer");
-    assert_eq!(m.nodes[1].counters().receipt_tx, 1, "node 1 passed it on once");
+    assert!(
+        m.nodes[0].item(&p).is_none(),
+        "receipt passed down to the payer"
+    );
+    assert_eq!(
+        m.nodes[1].counters().receipt_tx,
+        1,
+        "node 1 passed it on once"
+    );
     assert_eq!(m.nodes[0].counters().receipt_tx, 0, "a leaf never relays");
     // The same kind of receipt from a neighbour that is not the parent, or naming nothing
     // the node carried, is used but not passed on.
@@ -978,12 +985,17 @@ fn a_receipt_flows_down_the_payment_path_only() {
     m.run_until(m.now + 30 * MINUTE);
     assert!(m.uplinked(2, &q));
     let mut body = [0u8; 255];
-    let n = toile_proto::engine::Receipt::sign(&bridge_seed(), 77, &[q.short()], &mut body)
-        .unwrap();
+    let n =
+        toile_proto::engine::Receipt::sign(&bridge_seed(), 77, &[q.short()], &mut body).unwrap();
     let from_stranger = frame(9, toile_proto::radio::FrameKind::Receipt, &body[..n]);
     m.nodes[1].handle_frame(m.now, RxMeta::default(), &from_stranger);
-    let n = toile_proto::engine::Receipt::sign(&bridge_seed(), 78, &[toile_proto::item::ShortId(5)], &mut body)
-        .unwrap();
+    let n = toile_proto::engine::Receipt::sign(
+        &bridge_seed(),
+        78,
+        &[toile_proto::item::ShortId(5)],
+        &mut body,
+    )
+    .unwrap();
     let unrelated = frame(2, toile_proto::radio::FrameKind::Receipt, &body[..n]);
     m.nodes[1].handle_frame(m.now, RxMeta::default(), &unrelated);
     assert_eq!(m.nodes[1].counters().receipts_rx, 3);
