@@ -29,7 +29,7 @@ def main():
     seeds = range(int(lo), int(hi or lo) + 1)
     area = AREA.get(a.nodes, 6)
     print(f"{'seed':>4} {'within':>7} {'deliv':>7} {'tx/item':>7} {'greedy':>6} {'ratio':>5} "
-          f"{'lost':>4} {'duty':>4} {'store':>5} {'coll':>6} {'load':>4} {'flood':>6} "
+          f"{'lost':>4} {'cmiss':>5} {'duty':>4} {'store':>5} {'coll':>6} {'load':>4} {'flood':>6} "
           f"{'cover':>6} {'reconB':>6} {'B/diff':>6} {'sessB':>5} {'idleB':>5} {'rcpt':>5}")
     ok = True
     for s in seeds:
@@ -45,7 +45,7 @@ def main():
         flood = f"{b['delivered_within_deadline_ratio']:.3f}" if b else "-"
         print(f"{s:>4} {m['delivered_within_deadline_ratio']:>7.4f} {m['delivered_ratio']:>7.4f} "
               f"{m['tx_per_item']:>7.2f} {m['greedy_tx_per_item']:>6.2f} {ratio:>5.2f} "
-              f"{m['lost_items']:>4} {m['duty_violations']:>4} {m['store_high_water']:>5} "
+              f"{m['lost_items']:>4} {fmt(m.get('certifications_missed'), 5, 0)} {m['duty_violations']:>4} {m['store_high_water']:>5} "
               f"{m['collisions']:>6} {m['load_of_capacity']:>4.2f} {flood:>6} "
               f"{fmt(m.get('broadcast_coverage'), 6, 4)} {fmt(m.get('recon_bytes_per_item'), 6, 1)} "
               f"{fmt(m.get('recon_bytes_per_difference'), 6, 1)} "

@@ -951,6 +951,59 @@ fn a_signed_receipt_deletes_and_a_forged_one_changes_nothing() {
     assert!(m.nodes[1].counters().receipt_tx >= 1);
 }
 
+#[test]
+fn a_receipt_flows_down_the_payment_path_only() {
+    // Line 0-1-2, bridge 2: node 0's payment goes 0 -> 1 -> 2; the bridge's receipt reaches
+    // node 0 through node 1, which carried the payment and heard the receipt from its parent.
+    let mut m = Mesh::line(vec![
+        gossip_engine(0, false),
+        gossip_engine(1, false),
+        gossip_engine(2, true),
+    ]);
+    m.nodes[2].handle_uplink(0, true);
+    m.run_until(MINUTE);
+    let p = m.submit(0, &payment(901)).unwrap();
+    m.run_until(30 * MINUTE);
+    assert!(m.uplinked(2, &p));
+    assert!(m.nodes[0].item(&p).is_some(), "kept until a receipt");
+    let t = m.now;
+    m.nodes[2].handle_receipt(t, &p);
+    m.run_until(t + 40 * MINUTE);
+    assert!(
+        m.nodes[0].item(&p).is_none(),
+        "receipt passed down to the payer"
+    );
+    assert_eq!(
+        m.nodes[1].counters().receipt_tx,
+        1,
+        "node 1 passed it on once"
+    );
+    assert_eq!(m.nodes[0].counters().receipt_tx, 0, "a leaf never relays");
+    // The same kind of receipt from a neighbour that is not the parent, or naming nothing
+    // the node carried, is used but not passed on.
+    let q = m.submit(0, &payment(902)).unwrap();
+    m.run_until(m.now + 30 * MINUTE);
+    assert!(m.uplinked(2, &q));
+    let mut body = [0u8; 255];
+    let n =
+        toile_proto::engine::Receipt::sign(&bridge_seed(), 77, &[q.short()], &mut body).unwrap();
+    let from_stranger = frame(9, toile_proto::radio::FrameKind::Receipt, &body[..n]);
+    m.nodes[1].handle_frame(m.now, RxMeta::default(), &from_stranger);
+    let n = toile_proto::engine::Receipt::sign(
+        &bridge_seed(),
+        78,
+        &[toile_proto::item::ShortId(5)],
+        &mut body,
+    )
+    .unwrap();
+    let unrelated = frame(2, toile_proto::radio::FrameKind::Receipt, &body[..n]);
+    m.nodes[1].handle_frame(m.now, RxMeta::default(), &unrelated);
+    assert_eq!(m.nodes[1].counters().receipts_rx, 3);
+    m.drain(1);
+    m.run_until(m.now + 40 * MINUTE);
+    assert_eq!(m.nodes[1].counters().receipt_tx, 1, "neither was passed on");
+}
+
 fn frame(sender: u16, kind: toile_proto::radio::FrameKind, body: &[u8]) -> Vec<u8> {
     use toile_proto::radio::{Body, Flags, FrameRepr, Header};
     let repr = FrameRepr {

@@ -81,6 +81,9 @@ pub struct Metrics {
     pub store_high_water: usize,
     /// Deliverable items (pairs in broadcast mode) not delivered by the end of the run.
     pub lost_items: u64,
+    /// Bridge mode: of the deliverable items that missed the deadline (late or lost), how
+    /// many were certifications (the rest are payments); `null` in broadcast mode.
+    pub certifications_missed: Option<u64>,
     /// Broadcast mode: Meshtasticator's "nodes reached" (first receipts / (items x (N-1))),
     /// with no reachability filter.
     pub reach_ratio: Option<f64>,
@@ -271,6 +274,7 @@ pub(crate) fn compute(
     let mut greedy_n = 0u64;
     let mut reach_ratio = None;
     let mut coverage = None;
+    let mut certs_missed = None;
     match s.delivery {
         DeliveryMode::Bridges => {
             let mut radj = vec![Vec::new(); n];
@@ -329,6 +333,14 @@ pub(crate) fn compute(
                     f64::from(hops.unwrap_or(0))
                 };
                 greedy_n += 1;
+                let on_time = it
+                    .delivered
+                    .is_some_and(|t| t.saturating_since(it.injected) <= deadline);
+                if it.cert && !on_time {
+                    *certs_missed.get_or_insert(0) += 1;
+                } else if it.cert {
+                    certs_missed.get_or_insert(0);
+                }
                 if let Some(t) = it.delivered {
                     delivered += 1;
                     let lat = t.saturating_since(it.injected);
@@ -471,6 +483,7 @@ pub(crate) fn compute(
         tx_per_item_breakdown: breakdown,
         store_high_water: rec.store_high_water,
         lost_items: deliverable.saturating_sub(delivered),
+        certifications_missed: certs_missed,
         reach_ratio,
         transmissions: rec.transmissions,
         events: rec.events,

@@ -827,7 +827,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Body::Other {
                 kind: FrameKind::Receipt,
                 bytes,
-            } => self.gossip_receipt_frame(now, bytes),
+            } => self.gossip_receipt_frame(now, sender, bytes),
             // Adverts carry their information in the header; fragments are not implemented
             // yet (see the module doc).
             _ => {}
@@ -872,7 +872,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     pub fn handle_receipt(&mut self, now: u64, id: &ItemId) {
         let short = id.short();
         let held = self.store.find(id).is_some();
-        self.receipted(short);
+        let _ = self.receipted(short);
         // gossip hook: a bridge queues a signed on-air receipt.
         if held {
             self.gossip_uplink_receipt(now, short);
