@@ -1144,10 +1144,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
-    /// Whether any item is still pushed by this node (a node without route solicits only then:
-    /// an idle node learns its route from the frames it overhears, for free).
+    /// Whether this node holds something the routed mesh may lack: an item it still pushes,
+    /// or a broadcast item (a node without route solicits only then: an idle node learns its
+    /// route from the frames it overhears, for free). Broadcast items count because a node
+    /// that never hears a routed neighbour (one-way links) would otherwise keep a
+    /// certification to itself: with a route it joins the tree and reconciles with its parent.
     fn has_pending(&self) -> bool {
-        self.slots.iter().any(Slot::pending)
+        self.slots.iter().any(|s| s.pending() || s.broadcast())
     }
 
     /// Whether `sender` (with `their_hops`) is downhill of us: its ack or forward means an
