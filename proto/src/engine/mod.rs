@@ -29,7 +29,10 @@
 //!   distance, link SNR, and an ETX window of unacknowledged retransmissions and acks,
 //!   `ETX_WINDOW` = 32) and picks as parent the neighbour with the smallest distance plus
 //!   ETX − 1 of the link to it (rounded down), strongest link first among equals, keeping
-//!   its current parent unless another is a whole unit cheaper (no flapping). Its own
+//!   its current parent unless another is a whole unit cheaper (no flapping). When the
+//!   table is full, a newcomer replaces the worst entry among those without link history
+//!   first, so a link's failures are not forgotten (a bridge heard but not reachable would
+//!   otherwise come back as a fresh, perfect parent again and again). Its own
 //!   distance is that cost plus one, so a node that hears a bridge but cannot reach it
 //!   advertises its real distance instead of attracting the neighbourhood's traffic (the
 //!   seed-5 hot spot of v1). [`FrameKind::BridgeAdvert`] frames (4 bytes) go out only when the node's hop
