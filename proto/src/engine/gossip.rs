@@ -604,7 +604,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let id = self.store.find_short(short).map(|(r, _)| r.id);
         let removed = id.is_some_and(|id| self.store.remove(&id));
         self.slots.retain(|s| s.short() != short);
-        self.remember(short);
+        // Only an id we held is remembered: a receipt may name a certification this node
+        // has not received yet, and remembering it would refuse every later copy (and every
+        // reconciliation push) of an item the node is still owed. A payment's late custody
+        // copy is taken again anyway (see `handle_items`), so forgetting costs nothing there.
+        if held {
+            self.remember(short);
+        }
         if let (true, Some(id)) = (removed, id) {
             self.event(Event::Receipted { id });
         }
