@@ -157,7 +157,7 @@ pub struct RouterCounters {
 /// What a router's transmissions carried (summed over nodes; per item in the metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub struct TxBreakdown {
-    /// Frames carrying items.
+    /// Frames carrying items on the custody path (payments towards bridges).
     pub item_frames: f64,
     /// Item transmissions that repeated an unacknowledged one.
     pub item_retries: f64,
@@ -167,6 +167,14 @@ pub struct TxBreakdown {
     pub ack_frames: f64,
     /// Frames carrying only a hop count (adverts and solicitations).
     pub advert_frames: f64,
+    /// Broadcast-class frames (certification rebroadcasts and reconciliation pushes).
+    pub broadcast_frames: f64,
+    /// Reconciliation frames (digests included).
+    pub recon_frames: f64,
+    /// Of those, "are we in sync" digests.
+    pub digest_frames: f64,
+    /// Signed receipt frames (own and passed on).
+    pub receipt_frames: f64,
 }
 
 impl TxBreakdown {
@@ -178,6 +186,10 @@ impl TxBreakdown {
             item_hops: self.item_hops + o.item_hops,
             ack_frames: self.ack_frames + o.ack_frames,
             advert_frames: self.advert_frames + o.advert_frames,
+            broadcast_frames: self.broadcast_frames + o.broadcast_frames,
+            recon_frames: self.recon_frames + o.recon_frames,
+            digest_frames: self.digest_frames + o.digest_frames,
+            receipt_frames: self.receipt_frames + o.receipt_frames,
         }
     }
 
@@ -190,6 +202,10 @@ impl TxBreakdown {
             item_hops: d(self.item_hops),
             ack_frames: d(self.ack_frames),
             advert_frames: d(self.advert_frames),
+            broadcast_frames: d(self.broadcast_frames),
+            recon_frames: d(self.recon_frames),
+            digest_frames: d(self.digest_frames),
+            receipt_frames: d(self.receipt_frames),
         }
     }
 }

@@ -306,11 +306,18 @@ impl Router for ToileRouter {
             idle_check_bytes: Some(self.engine.idle_check_bytes() as u64),
             receipt_tx: Some(c.receipt_tx),
             tx_breakdown: Some(TxBreakdown {
-                item_frames: (c.frames_tx - c.ack_tx - c.advert_tx) as f64,
+                item_frames: c
+                    .frames_tx
+                    .saturating_sub(c.ack_tx + c.advert_tx + c.bcast_tx + c.recon_tx + c.receipt_tx)
+                    as f64,
                 item_retries: c.item_retries as f64,
                 item_hops: c.items_taken as f64,
                 ack_frames: c.ack_tx as f64,
                 advert_frames: c.advert_tx as f64,
+                broadcast_frames: c.bcast_tx as f64,
+                recon_frames: c.recon_tx as f64,
+                digest_frames: c.digest_tx as f64,
+                receipt_frames: c.receipt_tx as f64,
             }),
         }
     }
