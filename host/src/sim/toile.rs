@@ -47,36 +47,35 @@ pub fn sim_verifier() -> engine::Verifier {
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
-        static ITEMS: RefCell<HashMap<[u8; 32], bool>> = RefCell::new(HashMap::new());
-        static SIGS: RefCell<HashMap<[u8; 32], bool>> = RefCell::new(HashMap::new());
+        /// blake2-256 of everything a check reads -> its real result.
+        static CHECKED: RefCell<HashMap<[u8; 32], bool>> = RefCell::new(HashMap::new());
+    }
+    /// The result of `check` for these inputs: computed once, then reused.
+    fn memoised(parts: &[&[u8]], check: impl FnOnce() -> bool) -> bool {
+        let key = blake2_256(&parts.concat());
+        if let Some(ok) = CHECKED.with(|m| m.borrow().get(&key).copied()) {
+            return ok;
+        }
+        let ok = check();
+        CHECKED.with(|m| m.borrow_mut().insert(key, ok));
+        ok
     }
     fn item(item: &toile_proto::item::Item<'_>, profile: &ChainProfile) -> bool {
-        let mut key_bytes = Vec::with_capacity(40 + item.bytes().len());
-        key_bytes.extend_from_slice(&profile.genesis_hash);
-        key_bytes.extend_from_slice(&profile.spec_version.to_le_bytes());
-        key_bytes.extend_from_slice(&profile.tx_version.to_le_bytes());
-        key_bytes.push(item.kind().to_u8());
-        key_bytes.extend_from_slice(item.bytes());
-        let key = blake2_256(&key_bytes);
-        if let Some(ok) = ITEMS.with(|m| m.borrow().get(&key).copied()) {
-            return ok;
-        }
-        let ok = (engine::Verifier::REAL.item)(item, profile);
-        ITEMS.with(|m| m.borrow_mut().insert(key, ok));
-        ok
+        let parts: [&[u8]; 5] = [
+            b"item",
+            &profile.genesis_hash,
+            &profile.spec_version.to_le_bytes(),
+            &profile.tx_version.to_le_bytes(),
+            &[item.kind().to_u8()],
+        ];
+        memoised(&[&parts[..], &[item.bytes()]].concat(), || {
+            (engine::Verifier::REAL.item)(item, profile)
+        })
     }
     fn ed25519(public: &[u8; 32], signature: &[u8; 64], msg: &[u8]) -> bool {
-        let mut key_bytes = Vec::with_capacity(96 + msg.len());
-        key_bytes.extend_from_slice(public);
-        key_bytes.extend_from_slice(signature);
-        key_bytes.extend_from_slice(msg);
-        let key = blake2_256(&key_bytes);
-        if let Some(ok) = SIGS.with(|m| m.borrow().get(&key).copied()) {
-            return ok;
-        }
-        let ok = (engine::Verifier::REAL.ed25519)(public, signature, msg);
-        SIGS.with(|m| m.borrow_mut().insert(key, ok));
-        ok
+        memoised(&[b"ed25519", public, signature, msg], || {
+            (engine::Verifier::REAL.ed25519)(public, signature, msg)
+        })
     }
     engine::Verifier { item, ed25519 }
 }

@@ -434,20 +434,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.counters.duplicates += 1;
             return;
         }
-        if let Some(reason) = self.abuse_check(now, item) {
-            self.counters.rejected_abuse += 1;
-            self.event(Event::Rejected { reason });
-            return;
+        if self.admit_from_air(now, item) {
+            self.accept(now, item, id, 0, true);
         }
-        if !(self.verifier.item)(item, &self.config.profile) {
-            self.counters.rejected_signature += 1;
-            self.event(Event::Rejected {
-                reason: super::RejectReason::BadSignature,
-            });
-            return;
-        }
-        self.charge(now, item);
-        self.accept(now, item, id, 0, true);
     }
 
     /// A Reconcile frame body from `sender`.

@@ -992,7 +992,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     if let Some(a) = self.advert_due {
                         at(a);
                     }
-                    if let Some((a, _)) = self.solicit.filter(|_| self.has_pending()) {
+                    if let Some((a, _)) = self.solicit.filter(|_| self.wants_route()) {
                         at(a);
                     }
                     if self.parent.is_some() && !self.config.bridge {
@@ -1152,7 +1152,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// route from the frames it overhears, for free). Broadcast items count because a node
     /// that never hears a routed neighbour (one-way links) would otherwise keep a
     /// certification to itself: with a route it joins the tree and reconciles with its parent.
-    fn has_pending(&self) -> bool {
+    fn wants_route(&self) -> bool {
         self.slots.iter().any(|s| s.pending() || s.broadcast())
     }
 
@@ -1265,23 +1265,33 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if !take || (hop_limit == 0 && !self.config.bridge) {
             return;
         }
-        if let Some(reason) = self.abuse_check(now, &item) {
-            self.counters.rejected_abuse += 1;
-            self.event(Event::Rejected { reason });
+        if !self.admit_from_air(now, &item) {
             return;
         }
-        if !(self.verifier.item)(&item, &self.config.profile) {
-            self.counters.rejected_signature += 1;
-            self.event(Event::Rejected {
-                reason: RejectReason::BadSignature,
-            });
-            return;
-        }
-        self.charge(now, &item);
         if self.accept(now, &item, id, hop_limit.saturating_sub(1), true) {
             // Explicit custody ack: piggybacked on our next forward, or alone after the hold.
             self.queue_ack(now, short);
         }
+    }
+
+    /// The checks an item from the air passes before it is stored (custody or broadcast):
+    /// member filter and per-signer quota, then the signature; a refusal is counted and
+    /// reported. An admitted item's airtime is charged to its signer.
+    fn admit_from_air(&mut self, now: u64, item: &Item<'_>) -> bool {
+        if let Some(reason) = self.abuse_check(now, item) {
+            self.counters.rejected_abuse += 1;
+            self.event(Event::Rejected { reason });
+            return false;
+        }
+        if !(self.verifier.item)(item, &self.config.profile) {
+            self.counters.rejected_signature += 1;
+            self.event(Event::Rejected {
+                reason: RejectReason::BadSignature,
+            });
+            return false;
+        }
+        self.charge(now, item);
+        true
     }
 
     /// Member filter and per-signer quota: `Some` when the item must not be relayed.
@@ -1609,7 +1619,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.advert_due.is_some_and(|t| t <= now) {
             return Some(Due::Advert);
         }
-        if self.solicit.is_some_and(|(t, _)| t <= now) && self.has_pending() {
+        if self.solicit.is_some_and(|(t, _)| t <= now) && self.wants_route() {
             return Some(Due::Advert);
         }
         if self.parent.is_some()
