@@ -446,6 +446,14 @@ enum Access {
     },
 }
 
+/// How long (minutes) an overheard hand-over marks a neighbour as relaying for others.
+const FED_MINUTES: u16 = 30;
+
+/// The driver's clock in whole minutes, wrapping (only differences are used).
+fn clock_minute(now: u64) -> u16 {
+    (now / 60_000_000) as u16
+}
+
 /// A neighbour heard on the air.
 #[derive(Debug, Clone, Copy)]
 struct Neighbour {
@@ -463,6 +471,10 @@ struct Neighbour {
     /// Its last forward named us as its parent: never our parent (split horizon, so two
     /// nodes cannot count to infinity through each other).
     child: bool,
+    /// Whether, and when (wrapping minute of the driver's clock), we overheard another node
+    /// hand it an item: it relays for others anyway, so choosing it as parent among equals
+    /// adds no tree relay (certifications are rebroadcast by tree relays).
+    fed: Option<u16>,
 }
 
 impl Neighbour {
@@ -799,6 +811,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 let for_me = to == self.config.addr;
                 if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
                     n.child = for_me;
+                }
+                if !for_me && let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == to) {
+                    n.fed = Some(clock_minute(now));
                 }
                 if for_me && self.parent == Some(sender) {
                     self.choose_parent(now);
@@ -1510,6 +1525,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     failed: 0,
                     acked: 0,
                     child: false,
+                    fed: None,
                 };
                 if self.neighbours.push(entry).is_err() {
                     // Replace the worst entry if the newcomer is better. Entries without a
@@ -1551,18 +1567,25 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.config.bridge {
             return;
         }
+        let minute = clock_minute(now);
+        let fed = |n: &Neighbour| {
+            n.hops == 0 || n.fed.is_some_and(|m| minute.wrapping_sub(m) < FED_MINUTES)
+        };
         let mut best = self
             .neighbours
             .iter()
             .filter(|n| n.hops < NO_ROUTE && !n.child)
-            .min_by_key(|n| (n.cost(), n.addr))
+            .min_by_key(|n| (n.cost().0, !fed(n), n.cost().1, n.addr))
             .copied();
-        // Hysteresis: keep the current parent unless another is a whole hop cheaper.
+        // Hysteresis: keep the current parent unless another is a whole hop cheaper, or as
+        // cheap and already relaying for others while ours is not.
         if let Some(cur) = self
             .neighbours
             .iter()
             .find(|n| Some(n.addr) == self.parent && n.hops < NO_ROUTE && !n.child)
-            && best.is_some_and(|b| b.cost().0 >= cur.cost().0)
+            && best.is_some_and(|b| {
+                b.cost().0 > cur.cost().0 || (b.cost().0 == cur.cost().0 && (fed(cur) || !fed(&b)))
+            })
         {
             best = Some(*cur);
         }
