@@ -1208,3 +1208,100 @@ fn a_bridge_we_cannot_reach_is_not_forgotten_when_the_neighbour_table_fills() {
         "the bridge's failed link is remembered"
     );
 }
+
+/// An Items frame (a rebroadcast) from `sender` advertising `hops`, carrying `item`.
+fn items_frame(sender: u16, hops: u8, item: &[u8]) -> Vec<u8> {
+    use toile_proto::radio::{Flags, FrameBuilder, Header};
+    let header = Header {
+        flags: Flags::from_bits(hops).unwrap(),
+        hop_limit: 0,
+        sender: NodeAddr(sender),
+    };
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let mut b = FrameBuilder::new(&mut buf, header).unwrap();
+    assert!(b.try_push(ItemKind::Extrinsic, item));
+    let n = b.finish().unwrap();
+    buf[..n].to_vec()
+}
+
+/// A custody forward from `sender` (advertising `hops`) to `to`, carrying `item`.
+fn forward_frame(sender: u16, hops: u8, to: u16, item: &[u8]) -> Vec<u8> {
+    use toile_proto::radio::{Body, Flags, FrameRepr, Header};
+    let entries = items_frame(sender, hops, item);
+    let mut body = to.to_le_bytes().to_vec();
+    body.push(0); // no piggybacked acks
+    body.extend_from_slice(&entries[toile_proto::radio::HEADER_LEN..]);
+    let repr = FrameRepr {
+        header: Header {
+            flags: Flags::from_bits(hops).unwrap(),
+            hop_limit: 5,
+            sender: NodeAddr(sender),
+        },
+        body: Body::Other {
+            kind: toile_proto::engine::FORWARD,
+            bytes: &body,
+        },
+    };
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let n = repr.emit(&mut buf).unwrap();
+    buf[..n].to_vec()
+}
+
+#[test]
+fn among_equal_parents_a_node_joins_the_one_already_relaying_for_others() {
+    // A(0) hears two relays at one hop: R1(1) strongly, R2(2) weakly. It picks the strong
+    // one, then overhears node 5 hand R2 an item: R2 relays for others anyway (and so
+    // rebroadcasts certifications), so A moves to R2 and R1 may stay a leaf.
+    let mut a = engine(0, false);
+    let strong = RxMeta {
+        rssi_dbm: -90,
+        snr_db: 10,
+    };
+    a.handle_frame(0, strong, &advert(1, 1));
+    a.handle_frame(0, RxMeta::default(), &advert(2, 1));
+    assert_eq!(a.parent(), Some(NodeAddr(1)));
+    a.handle_frame(
+        MINUTE,
+        RxMeta::default(),
+        &forward_frame(5, 2, 2, &payment(31)),
+    );
+    assert_eq!(a.parent(), Some(NodeAddr(2)), "joined the relaying parent");
+    // A whole hop still beats it: a bridge in range wins.
+    a.handle_frame(MINUTE, RxMeta::default(), &advert(3, 0));
+    assert_eq!(a.parent(), Some(NodeAddr(3)));
+}
+
+#[test]
+fn a_leaf_passes_up_a_certification_only_its_parent_did_not_send() {
+    // L(0) is a leaf under P(1). A certification heard from N(7) (another tree, or a sibling
+    // relay) is rebroadcast after a while, so P and L's side of the mesh get it; when P's
+    // own copy (or any second copy) is heard first, L stays silent.
+    let mut now = 0;
+    let mut l = gossip_engine(0, false);
+    l.handle_frame(now, RxMeta::default(), &advert(1, 1));
+    assert_eq!(l.parent(), Some(NodeAddr(1)));
+    l.handle_frame(now, RxMeta::default(), &items_frame(7, 3, &cert(41)));
+    run_alone(&mut l, &mut now, 3 * MINUTE);
+    assert_eq!(l.counters().bcast_tx, 1, "passed up once");
+
+    let mut now = 0;
+    let mut l = gossip_engine(0, false);
+    l.handle_frame(now, RxMeta::default(), &advert(1, 1));
+    l.handle_frame(now, RxMeta::default(), &items_frame(7, 3, &cert(42)));
+    now += 5_000_000;
+    l.handle_frame(now, RxMeta::default(), &items_frame(1, 1, &cert(42)));
+    run_alone(&mut l, &mut now, 3 * MINUTE);
+    assert_eq!(l.counters().bcast_tx, 0, "the parent's copy cancels it");
+
+    // From its parent the leaf never rebroadcasts.
+    let mut now = 0;
+    let mut l = gossip_engine(0, false);
+    l.handle_frame(now, RxMeta::default(), &advert(1, 1));
+    l.handle_frame(now, RxMeta::default(), &items_frame(1, 1, &cert(43)));
+    run_alone(&mut l, &mut now, 3 * MINUTE);
+    assert_eq!(
+        l.counters().bcast_tx,
+        0,
+        "a leaf is silent on its parent's copy"
+    );
+}

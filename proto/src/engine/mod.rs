@@ -28,8 +28,12 @@
 //!   Each node keeps a small table of the neighbours it heard ([`NEIGHBOURS`]: address,
 //!   distance, link SNR, and an ETX window of unacknowledged retransmissions and acks,
 //!   `ETX_WINDOW` = 32) and picks as parent the neighbour with the smallest distance plus
-//!   ETX − 1 of the link to it (rounded down), strongest link first among equals, keeping
-//!   its current parent unless another is a whole unit cheaper (no flapping). When the
+//!   ETX − 1 of the link to it (rounded down); among equals first one it overheard being
+//!   handed an item by another node in the last 30 minutes (it relays for others anyway, so
+//!   joining it adds no interior node to the tree that rebroadcasts certifications: 50 nodes
+//!   2.06–2.26 → 1.84–2.20 × greedy), then the strongest link; it keeps its current parent
+//!   unless another is a whole unit cheaper, or as cheap and relaying for others while the
+//!   current one is not (no flapping). When the
 //!   table is full, a newcomer replaces the worst entry among those without link history
 //!   first, so a link's failures are not forgotten (a bridge heard but not reachable would
 //!   otherwise come back as a fresh, perfect parent again and again). Its own
@@ -814,6 +818,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 }
                 if !for_me && let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == to) {
                     n.fed = Some(clock_minute(now));
+                    self.choose_parent(now);
                 }
                 if for_me && self.parent == Some(sender) {
                     self.choose_parent(now);
@@ -1246,7 +1251,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return;
         };
         if gossip::is_broadcast(&item) {
-            return self.gossip_item(now, &item); // gossip hook: broadcast class
+            return self.gossip_item(now, sender, &item); // gossip hook: broadcast class
         }
         let id = item.id();
         let short = id.short();
