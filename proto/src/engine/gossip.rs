@@ -76,20 +76,23 @@
 //! A receipt naming an id the node never held is not remembered: it may name a certification
 //! not received yet, and remembering it refused every later copy and push of it.
 //!
-//! Measured (`python3 tests/sweep.py --nodes 50`, seeds 1–5): coverage within the hour
-//! 0.9990–1.0 (0.989–0.997 before the two fixes above); sessions cost 8.4–10.2 B per
-//! differing item (B6: ≤ 12), 21.5–26.4 B with the idle digests; 200 nodes seeds 1–2:
-//! 0.9994 / 0.9968. The reconciler's failure counters ([`recon::Counters`]) showed no
-//! capacity or mismatch failures, ~30 timeouts (answers lost) in ~450 sessions per run.
+//! Measured (`python3 tests/sweep.py --nodes N`, seeds 1–5 at 50 nodes, 1–3 at 200 and 1000):
+//! coverage within the deadline 0.9992–1.0 at 50 nodes, 0.9991–0.9995 at 200, 0.993–0.997
+//! at 1000; sessions cost 8.5–9.4 B per differing item at 50 nodes (B6: ≤ 12), 9.5–12.3 at
+//! 200, 22.5–29.4 B with the idle digests at 50. The reconciler's failure counters
+//! ([`recon::Counters`]) showed no capacity or mismatch failures, ~20–30 timeouts (answers
+//! lost) in ~450 sessions per 50-node run.
 //!
 //! ## Not done
-//! At 1000 nodes payments are not yet all delivered (seeds 1–3: 1 / 1 / 4 lost, one of them a
-//! certification): gossip makes most of the frames there, but cancelling rebroadcasts earlier
-//! (k = 2: 3 % fewer frames) moved the losses between seeds (4 / 1 / 1) rather than removing
-//! them, so the losses were not traced to gossip. Receipts are not themselves reconciled. A bridge's queued receipt ids are RAM and lost on
-//! a power cut. Coverage at 200 nodes is
-//! 0.997–0.999: some pairs still arrive after the deadline (Trickle intervals reach 32 min).
-//! Digests are not yet piggybacked on custody frames.
+//! Receipts reach only the nodes of the receipted payments' paths (the issue asks every
+//! node): sending them down the whole tree like certifications reached 0.96–0.97 of
+//! (receipt, node) pairs at 50 nodes for 2–3 × the receipt airtime and did not scale (200
+//! nodes: 4.6 receipt frames per item; branch `rcpt`); reconciling receipts, with their
+//! bodies in the store, is the likely way. A bridge's queued receipt ids are RAM and lost on
+//! a power cut. Digests piggybacked on frames that go anyway (branch `piggy`, a frame
+//! trailer) saved 1 % of frames at 50 nodes and cost 18 % more at 200 (more sessions), so
+//! they are not merged. At 1000 nodes, seed 1, a certification injected in a two-node pocket
+//! whose links to the mesh are one-way never leaves it.
 
 use heapless::{Deque, Vec};
 
