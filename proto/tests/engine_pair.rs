@@ -1276,32 +1276,28 @@ fn a_leaf_passes_up_a_certification_only_its_parent_did_not_send() {
     // L(0) is a leaf under P(1). A certification heard from N(7) (another tree, or a sibling
     // relay) is rebroadcast after a while, so P and L's side of the mesh get it; when P's
     // own copy (or any second copy) is heard first, L stays silent.
-    let mut now = 0;
-    let mut l = gossip_engine(0, false);
-    l.handle_frame(now, RxMeta::default(), &advert(1, 1));
-    assert_eq!(l.parent(), Some(NodeAddr(1)));
-    l.handle_frame(now, RxMeta::default(), &items_frame(7, 3, &cert(41)));
-    run_alone(&mut l, &mut now, 3 * MINUTE);
-    assert_eq!(l.counters().bcast_tx, 1, "passed up once");
-
-    let mut now = 0;
-    let mut l = gossip_engine(0, false);
-    l.handle_frame(now, RxMeta::default(), &advert(1, 1));
-    l.handle_frame(now, RxMeta::default(), &items_frame(7, 3, &cert(42)));
-    now += 5_000_000;
-    l.handle_frame(now, RxMeta::default(), &items_frame(1, 1, &cert(42)));
-    run_alone(&mut l, &mut now, 3 * MINUTE);
-    assert_eq!(l.counters().bcast_tx, 0, "the parent's copy cancels it");
-
-    // From its parent the leaf never rebroadcasts.
-    let mut now = 0;
-    let mut l = gossip_engine(0, false);
-    l.handle_frame(now, RxMeta::default(), &advert(1, 1));
-    l.handle_frame(now, RxMeta::default(), &items_frame(1, 1, &cert(43)));
-    run_alone(&mut l, &mut now, 3 * MINUTE);
-    assert_eq!(
-        l.counters().bcast_tx,
-        0,
-        "a leaf is silent on its parent's copy"
-    );
+    // Each case: (copies heard as (sender, delay after the first), rebroadcasts expected).
+    let cases: [(&[(u16, u64)], u64, &str); 3] = [
+        (&[(7, 0)], 1, "passed up once"),
+        (&[(7, 0), (1, 5_000_000)], 0, "the parent's copy cancels it"),
+        (&[(1, 0)], 0, "a leaf is silent on its parent's copy"),
+    ];
+    for (k, (copies, expected, why)) in cases.into_iter().enumerate() {
+        let mut now = 0;
+        let mut l = gossip_engine(0, false);
+        l.handle_frame(now, RxMeta::default(), &advert(1, 1));
+        assert_eq!(l.parent(), Some(NodeAddr(1)));
+        let c = cert(41 + k as u32);
+        for &(sender, after) in copies {
+            let hops = if sender == 1 { 1 } else { 3 };
+            l.handle_frame(
+                now + after,
+                RxMeta::default(),
+                &items_frame(sender, hops, &c),
+            );
+        }
+        now += 5_000_000;
+        run_alone(&mut l, &mut now, 3 * MINUTE);
+        assert_eq!(l.counters().bcast_tx, expected, "{why}");
+    }
 }
