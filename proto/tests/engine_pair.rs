@@ -1276,8 +1276,9 @@ fn a_leaf_passes_up_a_certification_only_its_parent_did_not_send() {
     // L(0) is a leaf under P(1). A certification heard from N(7) (another tree, or a sibling
     // relay) is rebroadcast after a while, so P and L's side of the mesh get it; when P's
     // own copy (or any second copy) is heard first, L stays silent.
-    // Each case: (copies heard as (sender, delay after the first), rebroadcasts expected).
-    let cases: [(&[(u16, u64)], u64, &str); 3] = [
+    // Each case: copies heard as (sender, µs after the first), rebroadcasts expected, why.
+    type Case = (&'static [(u16, u64)], u64, &'static str);
+    let cases: [Case; 3] = [
         (&[(7, 0)], 1, "passed up once"),
         (&[(7, 0), (1, 5_000_000)], 0, "the parent's copy cancels it"),
         (&[(1, 0)], 0, "a leaf is silent on its parent's copy"),
