@@ -126,7 +126,7 @@ pub use gossip::{
 pub use slot::MAX_TTL_US;
 pub use store::{MemStore, Record, Store, StoreError};
 
-use slot::{BCAST, PENDING, Slot, UPLINKED, minutes, ticks};
+use slot::{BCAST, MINUTE_US, PENDING, Slot, UPLINKED, minutes, ticks};
 
 use heapless::{Deque, Vec};
 
@@ -455,7 +455,7 @@ const FED_MINUTES: u16 = 30;
 
 /// The driver's clock in whole minutes, wrapping (only differences are used).
 fn clock_minute(now: u64) -> u16 {
-    (now / 60_000_000) as u16
+    (now / MINUTE_US) as u16
 }
 
 /// A neighbour heard on the air.
