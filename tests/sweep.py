@@ -30,7 +30,7 @@ def main():
     area = AREA.get(a.nodes, 6)
     print(f"{'seed':>4} {'within':>7} {'deliv':>7} {'tx/item':>7} {'greedy':>6} {'ratio':>5} "
           f"{'lost':>4} {'cmiss':>5} {'duty':>4} {'store':>5} {'coll':>6} {'load':>4} {'flood':>6} "
-          f"{'cover':>6} {'reconB':>6} {'B/diff':>6} {'sessB':>5} {'idleB':>5} {'rcpt':>5}")
+          f"{'cover':>6} {'reconB':>6} {'B/diff':>6} {'sessB':>5} {'idleB':>5} {'rcpt':>5} {'rcover':>6}")
     ok = True
     for s in seeds:
         cmd = [a.bin, "sim", "--nodes", str(a.nodes), "--area", str(area), "--preset", "long-fast",
@@ -50,7 +50,8 @@ def main():
               f"{fmt(m.get('broadcast_coverage'), 6, 4)} {fmt(m.get('recon_bytes_per_item'), 6, 1)} "
               f"{fmt(m.get('recon_bytes_per_difference'), 6, 1)} "
               f"{fmt(m.get('session_bytes_per_difference'), 5, 1)} "
-              f"{fmt(m.get('idle_check_bytes'), 5, 0)} {fmt(m.get('receipt_tx_per_item'), 5, 2)}")
+              f"{fmt(m.get('idle_check_bytes'), 5, 0)} {fmt(m.get('receipt_tx_per_item'), 5, 2)} "
+              f"{fmt(m.get('receipt_coverage'), 6, 4)}")
         ok &= (m["delivered_within_deadline_ratio"] >= 0.999 and m["lost_items"] == 0
                and m["duty_violations"] == 0 and (a.nodes != 50 or ratio <= 1.25))
     sys.exit(0 if ok else 1)

@@ -37,11 +37,13 @@ fn one_percent_region_stays_within_budget() {
 
 /// The 50-node shutdown scenario (6 h, EU 10 %, LongFast, churn) on seed 3: the delivery,
 /// duty and loss targets of issue 3. Transmissions per item and certification coverage are
-/// asserted against what the engine achieves on this seed with certifications relayed along
-/// the gradient tree (2.14 x greedy, asserted <= 2.75 x; coverage 0.9995, asserted >= 0.998,
-/// margins for small changes): the issue asks 1.25 x and 0.999. Reconciliation sessions cost
-/// 8.5 B per differing item (asserted <= 12 B, B6) and 22.8 B with the idle digests;
-/// receipts 0.24 frames per item (asserted <= 0.3).
+/// asserted against what the engine achieves on this seed with certifications and receipts
+/// relayed along the gradient tree (2.15 x greedy, receipts' floor included, asserted
+/// <= 2.75 x; coverage 0.9985, asserted >= 0.998, margins for small changes): the issue asks
+/// 1.25 x and 0.999. Receipts reach every node: 0.9985 of (receipt, node) pairs within the
+/// hour (asserted >= 0.995) for 0.61 receipt frames per item (asserted <= 0.8).
+/// Reconciliation sessions cost 9.9 B per differing item (asserted <= 12 B, B6) and 20.0 B
+/// with the idle digests.
 #[test]
 fn shutdown_50_nodes_delivers_within_the_hour() {
     let s = Scenario::shutdown(50, Preset::LongFast, Region::Eu868TenPercent, 3);
@@ -55,10 +57,13 @@ fn shutdown_50_nodes_delivers_within_the_hour() {
     );
     let coverage = m.broadcast_coverage.unwrap_or(0.0);
     assert!(coverage >= 0.998, "certification coverage {coverage}");
-    // Receipts travel down the receipted payments' paths only: 0.24 frames per item on this
-    // seed (0.35-0.49 when every tree relay passed them on).
+    // Receipts reach every node (stored, relayed along the tree and reconciled like
+    // certifications): 0.61 frames per item on this seed (0.24 when they went down the
+    // receipted payments' paths only, reaching 0.58-0.71 of the pairs).
     let receipts = m.receipt_tx_per_item.unwrap_or(f64::MAX);
-    assert!(receipts <= 0.3, "receipt frames per item {receipts}");
+    assert!(receipts <= 0.8, "receipt frames per item {receipts}");
+    let reached = m.receipt_coverage.unwrap_or(0.0);
+    assert!(reached >= 0.995, "receipt coverage {reached}");
     let session = m.session_bytes_per_difference.unwrap_or(f64::MAX);
     assert!(
         session <= 12.0,

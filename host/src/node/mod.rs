@@ -354,7 +354,10 @@ impl<S: NodeStore, const N: usize> NodeService<S, N> {
                 let from_i = from as usize;
                 let n = max.min(IDS_PER_MESSAGE) as usize;
                 let ids: Vec<_> = (from_i..total.min(from_i.saturating_add(n)))
-                    .filter_map(|i| self.engine.store().at(i).map(|(r, _)| r.id.short()))
+                    .filter_map(|i| self.engine.store().at(i))
+                    // Signed receipts the node relays are not items for the host.
+                    .filter(|(r, _)| !toile_proto::engine::is_receipt(r.kind))
+                    .map(|(r, _)| r.id.short())
                     .collect();
                 let mut buf = vec![0u8; ids.len() * 8];
                 let Ok(list) = IdList::encode(&ids, &mut buf) else {

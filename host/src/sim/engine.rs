@@ -139,6 +139,10 @@ pub struct Simulator<F: RouterFactory> {
     items: Vec<ItemRec>,
     /// Broadcast mode: per item, which nodes hold it (bitset).
     holders: Vec<Vec<u64>>,
+    /// Signed on-air receipts by name (looked up, never iterated) -> index in
+    /// `rec.receipts`, and per receipt which nodes got it (bitset).
+    receipt_index: HashMap<u64, u32>,
+    receipt_holders: Vec<Vec<u64>>,
     rec: RunRecord,
     /// Item index by content key (looked up, never iterated).
     keys: HashMap<ItemKey, u32>,
@@ -252,6 +256,8 @@ impl<F: RouterFactory> Simulator<F> {
             free_slots: Vec::new(),
             items: Vec::new(),
             holders: Vec::new(),
+            receipt_index: HashMap::new(),
+            receipt_holders: Vec::new(),
             rec,
             keys: HashMap::new(),
             signers: (0..WORKLOAD_SIGNERS)
@@ -631,7 +637,36 @@ impl<F: RouterFactory> Simulator<F> {
                     }
                 }
             }
+            RouterEvent::Receipt { receipt, signed } => self.on_receipt(node, receipt, signed),
             RouterEvent::Dropped { .. } => self.rec.drops += 1,
+        }
+    }
+
+    /// Receipt coverage: who signed each receipt when, and each node's first copy.
+    fn on_receipt(&mut self, node: u32, receipt: u64, signed: bool) {
+        let n = self.nodes.len();
+        let idx = if signed {
+            if self.receipt_index.contains_key(&receipt) {
+                return;
+            }
+            let idx = self.rec.receipts.len() as u32;
+            self.receipt_index.insert(receipt, idx);
+            self.rec.receipts.push((node, self.now));
+            let mut bits = vec![0u64; n.div_ceil(64)];
+            bits[node as usize / 64] |= 1 << (node % 64);
+            self.receipt_holders.push(bits);
+            return;
+        } else if let Some(&idx) = self.receipt_index.get(&receipt) {
+            idx
+        } else {
+            return;
+        };
+        if let Some(bits) = self.receipt_holders.get_mut(idx as usize) {
+            let w = &mut bits[node as usize / 64];
+            if *w & (1 << (node % 64)) == 0 {
+                *w |= 1 << (node % 64);
+                self.rec.receipt_pairs.push((idx, node, self.now));
+            }
         }
     }
 

@@ -10,9 +10,12 @@
 //! offsets included, no collisions, no churn), averaged over deliverable items:
 //! - bridge delivery: for a payment, the number of hops on a shortest path from the origin to
 //!   the nearest bridge (the cheapest path: each hop is one transmission; 0 when the origin is
-//!   a bridge); for a certification, which must reach every node as well as a bridge, the size
-//!   of its greedy connected relay set (below), so the oracle stays the floor of what the
-//!   issue requires;
+//!   a bridge) plus its share of a signed receipt that must reach every node: the smallest
+//!   greedy connected relay set of a bridge divided by the ids one receipt frame carries
+//!   ([`RECEIPT_IDS`], 22); for a certification, which must reach every node as well as a
+//!   bridge, the size of its greedy connected relay set (below), so the oracle stays the
+//!   floor of what the issue requires. (`greedy_without_receipts_tx_per_item` leaves the
+//!   receipt share out: the oracle before receipts had to reach every node.)
 //! - broadcast delivery: the size of a greedy connected relay set: the origin transmits, then
 //!   repeatedly the node that already holds the item and whose transmission would reach the
 //!   most nodes not yet reached transmits (ties: lowest id), until every node reachable from
@@ -20,6 +23,7 @@
 //!   floor that no flooding scheme without collisions can beat by much.
 
 use serde::Serialize;
+use toile_proto::engine::RECEIPT_IDS;
 
 use super::engine::ItemRec;
 use super::router::{RouterCounters, TxBreakdown};
@@ -46,6 +50,8 @@ pub struct Metrics {
     pub tx_per_item: f64,
     /// The greedy oracle's transmissions per deliverable item (see module docs).
     pub greedy_tx_per_item: f64,
+    /// The same oracle without the payments' receipt share.
+    pub greedy_without_receipts_tx_per_item: f64,
     /// Transmit airtime per injected item (s).
     pub airtime_per_item_s: f64,
     /// Median delivery latency (s); `null` when nothing was delivered.
@@ -74,6 +80,12 @@ pub struct Metrics {
     pub broadcast_coverage: Option<f64>,
     /// Receipt frames sent per injected item; `null` for routers without on-air receipts.
     pub receipt_tx_per_item: Option<f64>,
+    /// Share of (signed receipt, node) pairs that physics allows (the node is reachable over
+    /// closing links from the bridge that signed it, and the receipt deadline ends within the
+    /// run) where the node got the receipt within the receipt deadline of its signing: the
+    /// scenario's deadline, at most [`RECEIPT_DEADLINE_S`]; `null` when no receipt counts
+    /// (routers without on-air receipts).
+    pub receipt_coverage: Option<f64>,
     /// Per injected item: what the transmissions carried (item frames, retries, item hops,
     /// ack frames, advert frames); `null` for routers that do not count it.
     pub tx_per_item_breakdown: Option<TxBreakdown>,
@@ -164,6 +176,10 @@ pub(crate) struct RunRecord {
     pub pair_latencies: Vec<(u32, u32, Instant)>,
     /// Bridge mode: first receipts of certifications (item, node, instant).
     pub cert_pair_latencies: Vec<(u32, u32, Instant)>,
+    /// Signed on-air receipts: (bridge that signed it, instant it went on the air).
+    pub receipts: Vec<(u32, Instant)>,
+    /// First copy of a receipt at a node: (receipt index, node, instant).
+    pub receipt_pairs: Vec<(u32, u32, Instant)>,
 }
 
 impl RunRecord {
@@ -243,6 +259,47 @@ pub fn greedy_broadcast(adj: &[Vec<u32>], origin: u32) -> (u32, u32) {
     (tx, targets)
 }
 
+/// Longest receipt deadline (s) of `receipt_coverage`: with the 6-h deadline of a 6-h run no
+/// receipt would count.
+pub const RECEIPT_DEADLINE_S: f64 = 3.0 * 3600.0;
+
+/// `receipt_coverage` (see [`Metrics`]): pairs reached in time over pairs physics allows.
+fn receipt_coverage(
+    adj: &[Vec<u32>],
+    rec: &RunRecord,
+    deadline: Duration,
+    end: Instant,
+) -> Option<f64> {
+    let mut reach_cache: Vec<Option<Vec<bool>>> = vec![None; adj.len()];
+    let mut counted = vec![false; rec.receipts.len()];
+    let mut pairs = 0u64;
+    for (i, &(bridge, signed)) in rec.receipts.iter().enumerate() {
+        if signed + deadline > end {
+            continue;
+        }
+        counted[i] = true;
+        let reach = reach_cache[bridge as usize]
+            .get_or_insert_with(|| bfs(adj, &[bridge]).iter().map(Option::is_some).collect());
+        pairs += reach.iter().filter(|r| **r).count().saturating_sub(1) as u64;
+    }
+    let reached = rec
+        .receipt_pairs
+        .iter()
+        .filter(|&&(r, node, t)| {
+            rec.receipts
+                .get(r as usize)
+                .is_some_and(|&(bridge, signed)| {
+                    counted[r as usize]
+                        && t.saturating_since(signed) <= deadline
+                        && reach_cache[bridge as usize]
+                            .as_ref()
+                            .is_some_and(|c| c.get(node as usize).copied().unwrap_or(false))
+                })
+        })
+        .count() as u64;
+    (pairs > 0).then(|| reached as f64 / pairs as f64)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn compute(
     s: &Scenario,
@@ -271,6 +328,7 @@ pub(crate) fn compute(
     let (mut deliverable, mut delivered, mut in_deadline, mut undeliverable) =
         (0u64, 0u64, 0u64, 0u64);
     let mut greedy_sum = 0f64;
+    let mut greedy_receipts = 0f64;
     let mut greedy_n = 0u64;
     let mut reach_ratio = None;
     let mut coverage = None;
@@ -285,6 +343,14 @@ pub(crate) fn compute(
             }
             let to_bridge = bfs(&radj, &bridges);
             let mut cache: Vec<Option<(u32, u32)>> = vec![None; n];
+            // A payment's receipt: the cheapest bridge's relay set, shared by a full receipt.
+            let receipt_share = bridges
+                .iter()
+                .map(|&b| *cache[b as usize].get_or_insert_with(|| greedy_broadcast(&adj, b)))
+                .map(|(tx, _)| f64::from(tx))
+                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))))
+                .unwrap_or(0.0)
+                / RECEIPT_IDS as f64;
             // Coverage of certifications: pairs reached in time over pairs physics allows.
             let mut reach_cache: Vec<Option<Vec<bool>>> = vec![None; n];
             let (mut pairs, mut reached) = (0u64, 0u64);
@@ -330,6 +396,7 @@ pub(crate) fn compute(
                             .0,
                     )
                 } else {
+                    greedy_receipts += receipt_share;
                     f64::from(hops.unwrap_or(0))
                 };
                 greedy_n += 1;
@@ -405,6 +472,8 @@ pub(crate) fn compute(
         }
     }
     latencies.sort_by(f64::total_cmp);
+    let receipt_deadline = Duration::from_secs_f64(s.deadline_s.min(RECEIPT_DEADLINE_S));
+    let receipt_coverage = receipt_coverage(&adj, &rec, receipt_deadline, end);
     let mut hop = rec.hop_latencies;
     hop.sort_by(f64::total_cmp);
     let n_items = items.len() as u64;
@@ -462,6 +531,11 @@ pub(crate) fn compute(
         deadline_s: s.deadline_s,
         tx_per_item: per_item(rec.transmissions as f64),
         greedy_tx_per_item: if greedy_n > 0 {
+            (greedy_sum + greedy_receipts) / greedy_n as f64
+        } else {
+            0.0
+        },
+        greedy_without_receipts_tx_per_item: if greedy_n > 0 {
             greedy_sum / greedy_n as f64
         } else {
             0.0
@@ -480,6 +554,7 @@ pub(crate) fn compute(
         idle_check_bytes: idle,
         broadcast_coverage: coverage,
         receipt_tx_per_item: receipts.map(|r| per_item(r as f64)),
+        receipt_coverage,
         tx_per_item_breakdown: breakdown,
         store_high_water: rec.store_high_water,
         lost_items: deliverable.saturating_sub(delivered),

@@ -112,6 +112,15 @@ pub enum RouterEvent {
         /// The item.
         item: ItemKey,
     },
+    /// A signed on-air receipt (routers that have them): `signed` — this bridge signed it
+    /// and it is on the air now; else this node got its first valid copy. `receipt` names
+    /// it on every node.
+    Receipt {
+        /// The receipt's name.
+        receipt: u64,
+        /// Signed here (else received).
+        signed: bool,
+    },
     /// The router dropped an item (its own copy; other nodes may still hold one).
     Dropped {
         /// The item.

@@ -190,6 +190,10 @@ impl ToileRouter {
                     item: key(&id),
                     reason: DropReason::Overflow,
                 }),
+                Event::SignedReceipt { tag, own } => self.events.push_back(RouterEvent::Receipt {
+                    receipt: tag,
+                    signed: own,
+                }),
                 Event::Stored { .. }
                 | Event::Rejected { .. }
                 | Event::Receipted { .. }

@@ -95,17 +95,11 @@
 //! packed while they fit one frame), then (`gossip.rs`, all [`Priority::Low`])
 //! reconciliation, broadcast rebroadcasts and receipts.
 //!
-//! ## Where neighbour sync plugs in
-//! Set reconciliation is a separate component (branch `recon`). Its hooks here: after
-//! [`Engine::handle_frame`] has updated the neighbour table (`Engine::hear` is where a
-//! neighbour is first heard or changes distance), it may queue a ≤ 24-byte digest frame,
-//! built like the ack and advert frames in `Engine::build` as another `Due` kind below
-//! custody acks; sketches arrive as [`FrameKind::Reconcile`] bodies (ignored today in
-//! `handle_frame`'s last arm); missing items are pushed with [`Engine::submit`]-like
-//! acceptance (`accept`) and forwarded by the custody path above.
-//!
-//! Implemented in `gossip.rs`: certifications reach every node, reconciliation of that set
-//! ([`FrameKind::Reconcile`]) and signed receipts ([`FrameKind::Receipt`]).
+//! ## Broadcast class, reconciliation, receipts (`gossip.rs`)
+//! Certifications and bridge-signed receipts reach every node: stored like items
+//! (`store_new`), rebroadcast along the gradient tree, and reconciled between neighbours
+//! ([`FrameKind::Reconcile`]); a receipt travels alone in a [`FrameKind::Receipt`] frame.
+//! `gossip.rs` lists its hooks in this file.
 //!
 //! ## Not done yet
 //! Fragmentation of items larger than one frame (refused with [`SubmitError::TooLarge`]),
@@ -120,8 +114,8 @@ pub mod store;
 
 pub use duty::{DutyCycle, DutyRule, Modulation};
 pub use gossip::{
-    BROADCAST_K, DIGEST_FRAME_LEN, RECEIPT_HOLD_US, RECEIPT_IDS, RECON_CAP, RELAY_WINDOW_US,
-    Receipt, TRICKLE_MAX_US, TRICKLE_MIN_US,
+    BROADCAST_K, DIGEST_FRAME_LEN, RECEIPT_HOLD_US, RECEIPT_IDS, RECEIPT_KIND, RECON_CAP,
+    RELAY_WINDOW_US, Receipt, TRICKLE_MAX_US, TRICKLE_MIN_US, is_receipt, receipt_id,
 };
 pub use slot::MAX_TTL_US;
 pub use store::{MemStore, Record, Store, StoreError};
@@ -369,6 +363,10 @@ pub enum Event {
     Expired { id: ItemId },
     /// The hop count to the nearest bridge changed (`None`: no route).
     Route { hops: Option<u8> },
+    /// A signed on-air receipt, named by `tag` (its [`ShortId`], the same on every node):
+    /// `own` — this bridge signed it; else its first verified copy arrived and was stored
+    /// (observability: coverage of receipts).
+    SignedReceipt { tag: u64, own: bool },
 }
 
 /// Running counts, for metrics and tests.
@@ -641,7 +639,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 ticks(epoch, now),
                 r.priority,
                 r.hop_limit,
-                if bcast {
+                if gossip::is_receipt(r.kind) {
+                    BCAST | UPLINKED
+                } else if bcast {
                     BCAST
                 } else if !r.handed_over && !self.config.bridge {
                     PENDING
@@ -894,10 +894,16 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// delete it for good.
     pub fn handle_receipt(&mut self, now: u64, id: &ItemId) {
         let short = id.short();
-        let held = self.store.find(id).is_some();
+        // A certification is not deleted by its receipt (every node is still owed it), so
+        // no receipt names it.
+        let custody = self.store.find(id).is_some()
+            && !self
+                .slots
+                .iter()
+                .any(|s| s.short() == short && s.broadcast());
         let _ = self.receipted(short);
         // gossip hook: a bridge queues a signed on-air receipt.
-        if held {
+        if custody {
             self.gossip_uplink_receipt(now, short);
         }
     }
@@ -1373,52 +1379,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
         hop_limit: u8,
         from_air: bool,
     ) -> bool {
-        let epoch = self.epoch;
-        let priority = Priority::of(item);
-        // gossip hook: a broadcast-class item is rebroadcast, not pushed by custody, and
-        // lives at most BROADCAST_TTL_US.
-        let bcast = gossip::is_broadcast(item);
-        let ttl = if bcast {
-            self.config.item_ttl_us.min(gossip::BROADCAST_TTL_US)
-        } else {
-            self.config.item_ttl_us
-        };
-        let record = Record {
+        let entry = NewEntry {
             id,
             kind: item.kind(),
-            priority,
-            expires: now.saturating_add(ttl),
+            bytes: item.bytes(),
+            priority: Priority::of(item),
+            // gossip hook: a broadcast-class item is rebroadcast, not pushed by custody.
+            bcast: gossip::is_broadcast(item),
             hop_limit,
-            handed_over: self.config.bridge,
         };
-        if !self.make_room(now, priority) || self.store.insert(&record, item.bytes()).is_err() {
-            self.counters.overflows += 1;
-            self.event(Event::Overflow { id, evicted: false });
+        if !self.store_new(now, &entry, from_air) {
             return false;
         }
-        let custody = if self.config.bridge || bcast {
-            0
-        } else {
-            PENDING
-        };
-        let mut slot = Slot::new(
-            id.short(),
-            minutes(epoch, record.expires),
-            ticks(epoch, now),
-            priority,
-            hop_limit,
-            custody | if self.uplink { UPLINKED } else { 0 },
-        );
-        if bcast {
-            self.gossip_stored(now, &mut slot, from_air);
-        }
-        if self.slots.push(slot).is_err() {
-            // make_room keeps slots and store in step; this is unreachable in practice.
-            self.store.remove(&id);
-            self.event(Event::Overflow { id, evicted: false });
-            return false;
-        }
-        self.remember(id.short());
         if from_air {
             self.counters.items_taken += 1;
         }
@@ -1426,6 +1398,63 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.uplink {
             self.event(Event::Uplink { id });
         }
+        true
+    }
+
+    /// Store and index a new entry (an item, or a signed receipt: `gossip.rs`), applying
+    /// the capacity policy. A broadcast entry lives at most `BROADCAST_TTL_US`. `false`:
+    /// refused (overflow event sent).
+    fn store_new(&mut self, now: u64, e: &NewEntry<'_>, from_air: bool) -> bool {
+        let epoch = self.epoch;
+        let ttl = if e.bcast {
+            self.config.item_ttl_us.min(gossip::BROADCAST_TTL_US)
+        } else {
+            self.config.item_ttl_us
+        };
+        let record = Record {
+            id: e.id,
+            kind: e.kind,
+            priority: e.priority,
+            expires: now.saturating_add(ttl),
+            hop_limit: e.hop_limit,
+            handed_over: self.config.bridge,
+        };
+        if !self.make_room(now, e.priority) || self.store.insert(&record, e.bytes).is_err() {
+            self.counters.overflows += 1;
+            self.event(Event::Overflow {
+                id: e.id,
+                evicted: false,
+            });
+            return false;
+        }
+        let custody = if self.config.bridge || e.bcast {
+            0
+        } else {
+            PENDING
+        };
+        // A receipt is never handed to the uplink: it counts as handed over already.
+        let uplinked = self.uplink || gossip::is_receipt(e.kind);
+        let mut slot = Slot::new(
+            e.id.short(),
+            minutes(epoch, record.expires),
+            ticks(epoch, now),
+            e.priority,
+            e.hop_limit,
+            custody | if uplinked { UPLINKED } else { 0 },
+        );
+        if e.bcast {
+            self.gossip_stored(now, &mut slot, from_air);
+        }
+        if self.slots.push(slot).is_err() {
+            // make_room keeps slots and store in step; this is unreachable in practice.
+            self.store.remove(&e.id);
+            self.event(Event::Overflow {
+                id: e.id,
+                evicted: false,
+            });
+            return false;
+        }
+        self.remember(e.id.short());
         true
     }
 
@@ -1680,7 +1709,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         buf: &mut [u8],
     ) -> Option<(usize, Priority, Vec<usize, N>, usize)> {
         match due {
-            Due::Recon | Due::Broadcast | Due::Receipt => self.gossip_build(now, due, buf),
+            Due::Recon | Due::Broadcast => self.gossip_build(now, due, buf),
             Due::Acks => {
                 let mut body = [0u8; MAX_ACKS * SHORT_ID_LEN];
                 let mut n = 0;
@@ -1795,8 +1824,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
     fn commit(&mut self, now: u64, due: Due, len: usize, sent: Vec<usize, N>, n_acks: usize) {
         let epoch = self.epoch;
         match due {
-            Due::Recon | Due::Broadcast | Due::Receipt => {
-                self.gossip_commit(now, due, len, sent, n_acks);
+            Due::Recon | Due::Broadcast => {
+                self.gossip_commit(due, len, sent, n_acks);
             }
             Due::Acks => {
                 self.acks.clear();
@@ -1906,10 +1935,19 @@ enum Due {
     Acks,
     Advert,
     Items,
-    /// gossip.rs: a reconciliation body, broadcast items, a receipt.
+    /// gossip.rs: a reconciliation body; broadcast items or one signed receipt.
     Recon,
     Broadcast,
-    Receipt,
+}
+
+/// What [`Engine::store_new`] stores: a verified item or a verified signed receipt.
+struct NewEntry<'a> {
+    id: ItemId,
+    kind: ItemKind,
+    bytes: &'a [u8],
+    priority: Priority,
+    bcast: bool,
+    hop_limit: u8,
 }
 
 #[cfg(test)]
