@@ -262,6 +262,17 @@ fn signed_message(msg: &mut [u8], seq: u32, ids: &[u8]) -> usize {
     n
 }
 
+/// Emit a frame of `kind` with `bytes` as its body into `buf`; its length.
+fn emit_other(
+    header: crate::radio::Header,
+    kind: FrameKind,
+    bytes: &[u8],
+    buf: &mut [u8],
+) -> Option<usize> {
+    let body = Body::Other { kind, bytes };
+    FrameRepr { header, body }.emit(buf).ok()
+}
+
 /// Trickle timer of the digest.
 #[derive(Debug, Clone, Copy)]
 struct Trickle {
@@ -763,14 +774,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 self.gossip.built_digest = bytes
                     .first()
                     .is_some_and(|b| b & 0x0f == recon::wire::kind::DIGEST);
-                let repr = FrameRepr {
-                    header,
-                    body: Body::Other {
-                        kind: FrameKind::Reconcile,
-                        bytes,
-                    },
-                };
-                let len = repr.emit(buf).ok()?;
+                let len = emit_other(header, FrameKind::Reconcile, bytes, buf)?;
                 Some((len, Priority::Low, Vec::new(), 0))
             }
             Due::Broadcast => {
@@ -788,14 +792,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         // A receipt (up to 244 bytes) goes alone in a Receipt frame, first
                         // when it is the first due entry, else in a later frame.
                         if packed.is_empty() {
-                            let repr = FrameRepr {
-                                header,
-                                body: Body::Other {
-                                    kind: FrameKind::Receipt,
-                                    bytes,
-                                },
-                            };
-                            let len = repr.emit(buf).ok()?;
+                            let len = emit_other(header, FrameKind::Receipt, bytes, buf)?;
                             let _ = packed.push(i);
                             return Some((len, Priority::Low, packed, 1));
                         }
