@@ -894,14 +894,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// delete it for good.
     pub fn handle_receipt(&mut self, now: u64, id: &ItemId) {
         let short = id.short();
-        // A certification is not deleted by its receipt (every node is still owed it), so
-        // no receipt names it.
-        let custody = self.store.find(id).is_some()
-            && !self
-                .slots
-                .iter()
-                .any(|s| s.short() == short && s.broadcast());
-        let _ = self.receipted(short);
+        // `receipted` tells whether a custody copy was held: a certification is not deleted
+        // by its receipt (every node is still owed it), so no receipt names it.
+        let custody = self.receipted(short);
         // gossip hook: a bridge queues a signed on-air receipt.
         if custody {
             self.gossip_uplink_receipt(now, short);
