@@ -860,15 +860,22 @@ impl<F: RouterFactory> Simulator<F> {
         if let Some(t) = &self.trace
             && t.target == TraceTarget::Lost
         {
+            let deadline = Duration::from_secs_f64(self.scenario.deadline_s);
             for (idx, it) in self.items.iter().enumerate() {
-                if it.delivered.is_none() {
-                    let kind = if it.cert { "certification" } else { "payment" };
-                    Trace::log(
-                        it.injected,
-                        it.origin,
-                        &format!("{kind} {idx} never delivered (trace it: --trace {idx})"),
-                    );
-                }
+                let kind = if it.cert { "certification" } else { "payment" };
+                let what = match it.delivered {
+                    None => "never delivered".to_string(),
+                    Some(t) if t.saturating_since(it.injected) > deadline => format!(
+                        "delivered late, after {:.0} s",
+                        t.saturating_since(it.injected).as_secs_f64()
+                    ),
+                    Some(_) => continue,
+                };
+                Trace::log(
+                    it.injected,
+                    it.origin,
+                    &format!("{kind} {idx} {what} (trace it: --trace {idx})"),
+                );
             }
         }
         let counters: Vec<_> = self.nodes.iter().map(|n| n.router.counters()).collect();

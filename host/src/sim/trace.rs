@@ -13,7 +13,7 @@ use super::time::Instant;
 /// What to trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TraceTarget {
-    /// List the items that were deliverable but never delivered (then trace one by index).
+    /// List the items that were deliverable but never delivered, or late (then trace one by index).
     Lost,
     /// The item with this index (injection order, as `lost` lists it).
     Item(u32),

@@ -117,6 +117,15 @@ use super::{Due, Engine, Event, Priority, SHORT_ID_LEN, Store};
 pub const BROADCAST_K: u8 = 3;
 /// Rebroadcast delay window (µs) of an item received from the air.
 pub const RELAY_WINDOW_US: u64 = 20_000_000;
+/// How long a due rebroadcast of a broadcast item waits for a second one to share its frame
+/// (µs): two 112-byte certifications fit one frame, and the oracle counts one per frame.
+pub const BATCH_HOLD_US: u64 = 120_000_000;
+/// An own broadcast item is sent again when no copy from nearer a bridge was heard within
+/// this (µs) of sending it, at most [`CONFIRM_TRIES`] times: its way to a bridge is the
+/// rebroadcast of its parent, which a collision may have cost.
+pub const CONFIRM_US: u64 = 90_000_000;
+/// Re-sends of an own broadcast item whose parent's copy was not heard.
+const CONFIRM_TRIES: u8 = 2;
 /// Shortest Trickle interval of the "are we in sync" digest (µs).
 pub const TRICKLE_MIN_US: u64 = 30_000_000;
 /// Longest Trickle interval (µs): an idle, consistent node sends at most one digest per this
@@ -292,6 +301,7 @@ pub(super) struct Gossip {
     rx_snr: i8,
     /// The broadcast item being stored came from our parent.
     rx_parent: bool,
+
     bridge_keys: Option<&'static [[u8; 32]]>,
     receipt_key: Option<[u8; 32]>,
     receipt_seq: u32,
@@ -408,6 +418,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
             0
         };
         slot.next_try = ticks(self.epoch, now + delay);
+        // An own item waits for its parent's copy (the tries bits count re-sends left; a
+        // broadcast slot has no custody tries).
+        if !from_air && self.parent.is_some() && !self.config.bridge {
+            slot.set_tries(CONFIRM_TRIES);
+        }
         self.gossip.recon.insert(slot.short());
         self.gossip.changed = now;
     }
@@ -444,10 +459,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
         &mut self,
         now: u64,
         sender: crate::radio::NodeAddr,
+        their_hops: u8,
         item: &Item<'_>,
     ) {
         let id = item.id();
-        if self.known_copy(&id) {
+        if self.known_copy(&id, sender, their_hops) {
             return;
         }
         self.gossip.rx_parent = Some(sender) == self.parent;
@@ -458,13 +474,20 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// A copy of a broadcast entry (item or receipt) arrived: whether it is one we hold or
     /// remember (a duplicate). A held copy counts towards cancelling our rebroadcast.
-    fn known_copy(&mut self, id: &ItemId) -> bool {
+    fn known_copy(&mut self, id: &ItemId, sender: crate::radio::NodeAddr, their_hops: u8) -> bool {
         let short = id.short();
         // A leaf's fallback rebroadcast (see `gossip_stored`) is cancelled by a second copy.
         let leaf = !self.tree_relay();
+        // A copy from our parent or nearer a bridge: an own item is on its way.
+        let uphill = Some(sender) == self.parent || their_hops < self.hops;
         if let Some(s) = self.slots.iter_mut().find(|s| s.short() == short) {
             self.counters.duplicates += 1;
-            if s.relay() {
+            if s.relay() && s.tries() > 0 && uphill {
+                self.counters.confirmed += 1;
+                s.state &= !RELAY;
+                s.set_tries(0);
+                s.set_heard(0);
+            } else if s.relay() {
                 s.set_heard(s.heard() + 1);
                 if s.heard() >= BROADCAST_K || leaf {
                     s.state &= !RELAY;
@@ -530,7 +553,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     // lacks (or alone holds) an item is consistent with itself, and when its
                     // children's digests suppressed its root, the root never told its parent
                     // (50 nodes: coverage 0.994-0.9996 -> 0.999-1.0, no more idle bytes).
-                    if Some(peer) == self.parent || self.parent.is_none() {
+                    if Some(peer) == self.parent {
                         let c = &mut self.gossip.trickle.consistent;
                         *c = c.saturating_add(1);
                     }
@@ -554,7 +577,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         // one, so a pushed copy is also cancelled by one more heard copy.
                         s.set_heard(s.heard() + 1);
                         s.state |= RELAY;
-                        s.next_try = t;
+                        // Due at once: its batching hold counts as spent (a neighbour has
+                        // waited for it long enough).
+                        s.next_try = ticks(epoch, now.saturating_sub(BATCH_HOLD_US));
                         self.counters.recon_pushes += 1;
                     }
                 }
@@ -578,6 +603,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         &mut self,
         now: u64,
         sender: crate::radio::NodeAddr,
+        their_hops: u8,
         body: &[u8],
     ) {
         let Ok(r) = Receipt::parse(body) else {
@@ -585,7 +611,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return;
         };
         let id = receipt_id(body);
-        if self.known_copy(&id) {
+        if self.known_copy(&id, sender, their_hops) {
             return;
         }
         let ed25519 = self.verifier.ed25519;
@@ -741,8 +767,25 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// Transmissions waiting (armed only while the radio may contend).
     pub(super) fn gossip_tx_timers(&self, at: &mut impl FnMut(u64)) {
+        // Mirrors `gossip_due`: a receipt or an own item when due, other items when a second
+        // one is due or the first has waited its hold.
+        let (mut first, mut second) = (u64::MAX, u64::MAX);
         for s in self.slots.iter().filter(|s| s.relay()) {
-            at(s.next_try_us(self.epoch));
+            let t = s.next_try_us(self.epoch);
+            if s.receipt() || s.tries() == CONFIRM_TRIES {
+                at(t);
+            } else if t < first {
+                second = first;
+                first = t;
+            } else if t < second {
+                second = t;
+            }
+        }
+        if first < u64::MAX {
+            at(first.saturating_add(BATCH_HOLD_US));
+        }
+        if second < u64::MAX {
+            at(second);
         }
     }
 
@@ -752,10 +795,25 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if control {
             return self.gossip.recon.has_output().then_some(Due::Recon);
         }
-        self.slots
-            .iter()
-            .any(|s| s.relay() && s.next_try_us(self.epoch) <= now)
-            .then_some(Due::Broadcast)
+        // A receipt goes alone: at once. So does an own item (a crash while it waited would
+        // leave it to reconciliation alone: the index does not survive a restart). An item
+        // received waits (up to BATCH_HOLD_US) for a second one to share its frame.
+        let mut ready = 0;
+        for s in self.slots.iter().filter(|s| s.relay()) {
+            let t = s.next_try_us(self.epoch);
+            if t > now {
+                continue;
+            }
+            ready += 1;
+            if s.receipt()
+                || s.tries() == CONFIRM_TRIES
+                || t.saturating_add(BATCH_HOLD_US) <= now
+                || ready >= 2
+            {
+                return Some(Due::Broadcast);
+            }
+        }
+        None
     }
 
     /// Frame a gossip [`Due`]: (length, priority, slots packed).
@@ -817,6 +875,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// Bookkeeping once a gossip frame is on the air.
     pub(super) fn gossip_commit(
         &mut self,
+        now: u64,
         due: Due,
         len: usize,
         sent: Vec<usize, N>,
@@ -838,9 +897,24 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.counters.bcast_tx += 1;
                     self.counters.item_tx += sent.len() as u64;
                 }
+                // next_try now tells when it was sent (the push hold-off reads it).
+                // An own item waiting for its parent's copy stays scheduled (`CONFIRM_US`).
+                let t = ticks(self.epoch, now);
+                let again = ticks(
+                    self.epoch,
+                    now + CONFIRM_US + self.next_random() % (CONFIRM_US / 2),
+                );
                 for i in sent {
                     if let Some(s) = self.slots.get_mut(i) {
-                        s.state &= !RELAY;
+                        self.counters.bcast_entries += 1;
+                        if s.tries() > 0 {
+                            self.counters.confirm_waits += 1;
+                            s.set_tries(s.tries() - 1);
+                            s.next_try = again;
+                        } else {
+                            s.state &= !RELAY;
+                            s.next_try = t;
+                        }
                     }
                 }
             }

@@ -412,6 +412,12 @@ pub struct Counters {
     pub bcast_tx: u64,
     /// Rebroadcasts cancelled because enough neighbours were heard sending the item.
     pub bcast_suppressed: u64,
+    /// Entries sent in broadcast frames (two certifications share one when they can).
+    pub bcast_entries: u64,
+    /// Sends of an own broadcast item after which it waits for its parent's copy, and the
+    /// copies from nearer a bridge that ended a wait.
+    pub confirm_waits: u64,
+    pub confirmed: u64,
     /// Reconciliation frames sent, their bytes (headers included), and the digests among them.
     pub recon_tx: u64,
     pub recon_bytes: u64,
@@ -633,7 +639,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             };
             // gossip hook: broadcast-class items are not pushed by custody.
             let bcast = gossip::is_broadcast_bytes(r.kind, bytes);
-            let slot = Slot::new(
+            let mut slot = Slot::new(
                 r.id.short(),
                 minutes(epoch, r.expires),
                 ticks(epoch, now),
@@ -649,6 +655,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     0
                 },
             );
+            if gossip::is_receipt(r.kind) {
+                slot.mark_receipt();
+            }
             if self.slots.push(slot).is_err() {
                 break;
             }
@@ -850,7 +859,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Body::Other {
                 kind: FrameKind::Receipt,
                 bytes,
-            } => self.gossip_receipt_frame(now, sender, bytes),
+            } => self.gossip_receipt_frame(now, sender, their_hops, bytes),
             // Adverts carry their information in the header; fragments are not implemented
             // yet (see the module doc).
             _ => {}
@@ -1252,7 +1261,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return;
         };
         if gossip::is_broadcast(&item) {
-            return self.gossip_item(now, sender, &item); // gossip hook: broadcast class
+            return self.gossip_item(now, sender, their_hops, &item); // gossip hook: broadcast class
         }
         let id = item.id();
         let short = id.short();
@@ -1437,6 +1446,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             e.hop_limit,
             custody | if uplinked { UPLINKED } else { 0 },
         );
+        if gossip::is_receipt(e.kind) {
+            slot.mark_receipt();
+        }
         if e.bcast {
             self.gossip_stored(now, &mut slot, from_air);
         }
@@ -1820,7 +1832,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let epoch = self.epoch;
         match due {
             Due::Recon | Due::Broadcast => {
-                self.gossip_commit(due, len, sent, n_acks);
+                self.gossip_commit(now, due, len, sent, n_acks);
             }
             Due::Acks => {
                 self.acks.clear();

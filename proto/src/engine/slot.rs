@@ -35,6 +35,8 @@ const HEARD_MASK: u8 = 0b11 << HEARD_SHIFT;
 /// Custody: transmissions to the current parent without an ack (2 bits; `MAX_TRIES` = 3).
 const TRIES_SHIFT: u8 = 6;
 const TRIES_MASK: u8 = 0b11 << TRIES_SHIFT;
+/// Class bit: the entry is a signed receipt (it goes alone in a Receipt frame).
+const RECEIPT_CLASS: u8 = 0x40;
 
 /// One entry of the RAM item index. Rebuilt from the store after a restart.
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +47,7 @@ pub(super) struct Slot {
     pub next_try: u32,
     /// Expiry, in minutes since the epoch (rounded up).
     pub expires: u16,
-    /// Priority (bits 1..0) and hop limit (bits 5..2).
+    /// Priority (bits 1..0), hop limit (bits 5..2) and [`RECEIPT_CLASS`].
     class: u8,
     /// Flags ([`PENDING`], [`UPLINKED`], [`BCAST`], [`RELAY`]), heard count (bits 5..4) and
     /// tries (bits 7..6).
@@ -100,7 +102,14 @@ impl Slot {
         }
     }
     pub const fn hop_limit(&self) -> u8 {
-        self.class >> 2
+        (self.class >> 2) & 15
+    }
+    /// A signed receipt (see `gossip.rs`), not an item.
+    pub const fn receipt(&self) -> bool {
+        self.class & RECEIPT_CLASS != 0
+    }
+    pub fn mark_receipt(&mut self) {
+        self.class |= RECEIPT_CLASS;
     }
     pub const fn tries(&self) -> u8 {
         (self.state & TRIES_MASK) >> TRIES_SHIFT
