@@ -935,7 +935,7 @@ fn a_signed_receipt_deletes_and_a_forged_one_changes_nothing() {
     // A forged receipt (signed by another key) and garbage: nothing changes.
     let mut body = [0u8; 255];
     let n = toile_proto::engine::Receipt::sign(&[7; 32], 0, &[p.short()], &mut body).unwrap();
-    let forged = frame(9, toile_proto::radio::FrameKind::Receipt, &body[..n]);
+    let forged = receipt_frame(9, &body[..n]);
     let garbage = frame(9, toile_proto::radio::FrameKind::Receipt, &[1, 2, 3]);
     for f in [&forged, &garbage] {
         m.nodes[0].handle_frame(m.now, RxMeta::default(), f);
@@ -1010,7 +1010,7 @@ fn a_receipt_reaches_every_node_even_one_that_was_away_and_survives_a_power_cut(
             .expect("the receipt is in the store");
     assert!(toile_proto::engine::is_receipt(record.kind));
     assert_eq!(toile_proto::engine::receipt_id(&body), record.id);
-    let again = frame(2, toile_proto::radio::FrameKind::Receipt, &body);
+    let again = receipt_frame(2, &body);
     b.handle_frame(m.now, RxMeta::default(), &again);
     assert_eq!(
         b.counters().receipts_rx,
@@ -1018,6 +1018,12 @@ fn a_receipt_reaches_every_node_even_one_that_was_away_and_survives_a_power_cut(
         "a stored receipt is not taken twice"
     );
     assert!(b.counters().duplicates >= 1);
+}
+
+/// A Receipt frame: one byte of lifetime left (an hour), then the signed receipt.
+fn receipt_frame(sender: u16, receipt: &[u8]) -> Vec<u8> {
+    let body: Vec<u8> = [60u8].iter().chain(receipt).copied().collect();
+    frame(sender, toile_proto::radio::FrameKind::Receipt, &body)
 }
 
 fn frame(sender: u16, kind: toile_proto::radio::FrameKind, body: &[u8]) -> Vec<u8> {
@@ -1318,4 +1324,127 @@ fn a_leaf_passes_up_a_certification_only_its_parent_did_not_send() {
         run_alone(&mut l, &mut now, 5 * MINUTE);
         assert_eq!(l.counters().bcast_tx, expected, "{why}");
     }
+}
+
+#[test]
+fn a_rebroadcast_carries_the_lifetime_left_and_a_late_copy_expires_with_the_others() {
+    use toile_proto::engine::{BROADCAST, BROADCAST_TTL_US};
+    // An origin's first send carries the whole broadcast lifetime, less the batching hold
+    // (no parent here, so its item waits for a second one).
+    let mut a = gossip_engine(0, false);
+    let c = cert(61);
+    a.submit(0, ItemKind::Extrinsic, &c).expect("stored");
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let mut now = 0;
+    let frame = loop {
+        let t = a.poll_timeout().expect("a timer");
+        now = now.max(t);
+        a.handle_timeout(now);
+        if let Some(tx) = a.poll_transmit(now, false, &mut buf) {
+            now += a.config().modulation.time_on_air_us(tx.len);
+            a.handle_tx_done(now);
+            if buf[0] & 0x3f == BROADCAST.to_u8() {
+                break buf[..tx.len].to_vec();
+            }
+        }
+    };
+    let f = toile_proto::radio::FrameRepr::parse(&frame).unwrap();
+    let toile_proto::radio::Body::Other { bytes, .. } = f.body else {
+        panic!("{f:?}");
+    };
+    let full = (BROADCAST_TTL_US / MINUTE) as u8;
+    let held = (toile_proto::engine::BATCH_HOLD_US / MINUTE) as u8 + 1;
+    assert!(
+        (full - held..=full).contains(&bytes[0]),
+        "{} minutes",
+        bytes[0]
+    );
+    // A copy with 20 minutes left is dropped after 20 minutes, not after a lifetime.
+    let late = |life: u8| {
+        let mut body = vec![life];
+        body.extend_from_slice(&frame[5..]);
+        frame_with(3, 1, BROADCAST, &body)
+    };
+    let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &c)
+        .unwrap()
+        .id();
+    let mut b = gossip_engine(1, false);
+    let t0 = 100 * MINUTE;
+    b.handle_frame(t0, RxMeta::default(), &late(20));
+    assert!(b.item(&id).is_some(), "stored");
+    b.handle_timeout(t0 + 19 * MINUTE);
+    assert!(b.item(&id).is_some(), "still held after 19 minutes");
+    b.handle_timeout(t0 + 21 * MINUTE);
+    assert!(b.item(&id).is_none(), "expired with the other copies");
+    // A copy whose lifetime is over is not taken at all.
+    let mut d = gossip_engine(2, false);
+    d.handle_frame(t0, RxMeta::default(), &late(0));
+    assert!(d.item(&id).is_none());
+}
+
+fn frame_with(sender: u16, hops: u8, kind: toile_proto::radio::FrameKind, body: &[u8]) -> Vec<u8> {
+    use toile_proto::radio::{Body, Flags, FrameRepr, Header};
+    let repr = FrameRepr {
+        header: Header {
+            flags: Flags::from_bits(hops).unwrap(),
+            hop_limit: 0,
+            sender: NodeAddr(sender),
+        },
+        body: Body::Other { kind, bytes: body },
+    };
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let n = repr.emit(&mut buf).unwrap();
+    buf[..n].to_vec()
+}
+
+#[test]
+fn an_own_certification_is_sent_again_until_its_parent_is_heard_passing_it_on() {
+    // L(0) under P(1). Its own certification goes at once; without P's copy it is sent again
+    // (twice at most), and P's copy ends the wait.
+    for (parent_copy, sends, why) in [(false, 3, "two re-sends"), (true, 1, "confirmed")] {
+        let mut now = 0;
+        let mut l = gossip_engine(0, false);
+        l.handle_frame(now, RxMeta::default(), &advert(1, 1));
+        assert_eq!(l.parent(), Some(NodeAddr(1)));
+        let c = cert(71);
+        l.submit(now, ItemKind::Extrinsic, &c).expect("stored");
+        run_alone(&mut l, &mut now, 10_000_000);
+        assert_eq!(l.counters().bcast_entries, 1, "sent at once");
+        if parent_copy {
+            l.handle_frame(now, RxMeta::default(), &items_frame(1, 1, &c));
+        }
+        run_alone(&mut l, &mut now, 20 * MINUTE);
+        assert_eq!(l.counters().bcast_entries, sends, "{why}");
+        assert_eq!(l.counters().confirmed, u64::from(parent_copy), "{why}");
+    }
+}
+
+#[test]
+fn a_relay_waits_for_a_second_certification_to_share_its_frame() {
+    use toile_proto::engine::{BATCH_HOLD_US, RELAY_WINDOW_US};
+    // Bridge B relays what it hears. Two certifications a minute apart share one frame; a
+    // lone one goes alone once its hold is over.
+    let mut now = 0;
+    let mut b = gossip_engine(0, true);
+    b.handle_frame(now, RxMeta::default(), &items_frame(5, 1, &cert(81)));
+    now += MINUTE;
+    b.handle_frame(now, RxMeta::default(), &items_frame(6, 1, &cert(82)));
+    run_alone(&mut b, &mut now, 5 * MINUTE);
+    assert_eq!(
+        (b.counters().bcast_tx, b.counters().bcast_entries),
+        (1, 2),
+        "one frame for both"
+    );
+    b.handle_frame(now, RxMeta::default(), &items_frame(5, 1, &cert(83)));
+    let heard = now;
+    run_alone(
+        &mut b,
+        &mut now,
+        heard + BATCH_HOLD_US + RELAY_WINDOW_US + MINUTE,
+    );
+    assert_eq!(
+        (b.counters().bcast_tx, b.counters().bcast_entries),
+        (2, 3),
+        "the lone one went after its hold"
+    );
 }

@@ -114,8 +114,9 @@ pub mod store;
 
 pub use duty::{DutyCycle, DutyRule, Modulation};
 pub use gossip::{
-    BROADCAST_K, DIGEST_FRAME_LEN, RECEIPT_HOLD_US, RECEIPT_IDS, RECEIPT_KIND, RECON_CAP,
-    RELAY_WINDOW_US, Receipt, TRICKLE_MAX_US, TRICKLE_MIN_US, is_receipt, receipt_id,
+    BATCH_HOLD_US, BROADCAST, BROADCAST_K, BROADCAST_TTL_US, CONFIRM_US, DIGEST_FRAME_LEN,
+    RECEIPT_HOLD_US, RECEIPT_IDS, RECEIPT_KIND, RECON_CAP, RELAY_WINDOW_US, Receipt,
+    TRICKLE_MAX_US, TRICKLE_MIN_US, is_receipt, receipt_id,
 };
 pub use slot::MAX_TTL_US;
 pub use store::{MemStore, Record, Store, StoreError};
@@ -767,7 +768,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// A frame was received intact.
     pub fn handle_frame(&mut self, now: u64, meta: RxMeta, bytes: &[u8]) {
         self.counters.frames_rx += 1;
-        self.gossip.set_rx_snr(meta.snr_db); // gossip hook
+        self.gossip.set_rx(meta.snr_db); // gossip hook
         let Ok(frame) = FrameRepr::parse(bytes) else {
             self.counters.malformed_frames += 1;
             return;
@@ -851,7 +852,19 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 // Acks may have lowered our parent's cost (and so our distance).
                 self.choose_parent(now);
             }
-            // gossip hooks: reconciliation and signed receipts.
+            // gossip hooks: rebroadcasts, reconciliation and signed receipts.
+            Body::Other { kind, bytes } if kind == gossip::BROADCAST => {
+                let Some(entries) = self.gossip_broadcast_body(bytes) else {
+                    self.counters.malformed_frames += 1;
+                    return;
+                };
+                if self.gossip.rx_life() == 0 {
+                    return;
+                }
+                for (kind, item) in entries.iter() {
+                    self.handle_item(now, sender, their_hops, hop_limit, true, kind, item);
+                }
+            }
             Body::Other {
                 kind: FrameKind::Reconcile,
                 bytes,
@@ -1410,7 +1423,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// refused (overflow event sent).
     fn store_new(&mut self, now: u64, e: &NewEntry<'_>, from_air: bool) -> bool {
         let epoch = self.epoch;
-        let ttl = if e.bcast {
+        let ttl = if e.bcast && from_air {
+            // The lifetime left that its frame gave it, so every copy expires together.
+            self.config
+                .item_ttl_us
+                .min(gossip::BROADCAST_TTL_US)
+                .min(self.gossip.rx_life())
+        } else if e.bcast {
             self.config.item_ttl_us.min(gossip::BROADCAST_TTL_US)
         } else {
             self.config.item_ttl_us
