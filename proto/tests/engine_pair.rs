@@ -1027,18 +1027,7 @@ fn receipt_frame(sender: u16, receipt: &[u8]) -> Vec<u8> {
 }
 
 fn frame(sender: u16, kind: toile_proto::radio::FrameKind, body: &[u8]) -> Vec<u8> {
-    use toile_proto::radio::{Body, Flags, FrameRepr, Header};
-    let repr = FrameRepr {
-        header: Header {
-            flags: Flags::EMPTY,
-            hop_limit: 0,
-            sender: NodeAddr(sender),
-        },
-        body: Body::Other { kind, bytes: body },
-    };
-    let mut buf = [0u8; MAX_FRAME_LEN];
-    let n = repr.emit(&mut buf).unwrap();
-    buf[..n].to_vec()
+    frame_with(sender, 0, kind, body)
 }
 
 #[test]
@@ -1382,6 +1371,7 @@ fn a_rebroadcast_carries_the_lifetime_left_and_a_late_copy_expires_with_the_othe
     assert!(d.item(&id).is_none());
 }
 
+/// A frame of `kind` from `sender` (advertising `hops`) with this body.
 fn frame_with(sender: u16, hops: u8, kind: toile_proto::radio::FrameKind, body: &[u8]) -> Vec<u8> {
     use toile_proto::radio::{Body, Flags, FrameRepr, Header};
     let repr = FrameRepr {
