@@ -640,26 +640,16 @@ impl<S: Store, const N: usize> Engine<S, N> {
             };
             // gossip hook: broadcast-class items are not pushed by custody.
             let bcast = gossip::is_broadcast_bytes(r.kind, bytes);
-            let mut slot = Slot::new(
-                r.id.short(),
-                minutes(epoch, r.expires),
-                ticks(epoch, now),
-                r.priority,
-                r.hop_limit,
-                if gossip::is_receipt(r.kind) {
-                    BCAST | UPLINKED
-                } else if bcast {
-                    BCAST
-                } else if !r.handed_over && !self.config.bridge {
-                    PENDING
-                } else {
-                    0
-                },
-            );
-            if gossip::is_receipt(r.kind) {
-                slot.mark_receipt();
-            }
-            if self.slots.push(slot).is_err() {
+            let state = if gossip::is_receipt(r.kind) {
+                BCAST | UPLINKED
+            } else if bcast {
+                BCAST
+            } else if !r.handed_over && !self.config.bridge {
+                PENDING
+            } else {
+                0
+            };
+            if self.slots.push(slot_of(epoch, now, &r, state)).is_err() {
                 break;
             }
         }
@@ -1457,17 +1447,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
         };
         // A receipt is never handed to the uplink: it counts as handed over already.
         let uplinked = self.uplink || gossip::is_receipt(e.kind);
-        let mut slot = Slot::new(
-            e.id.short(),
-            minutes(epoch, record.expires),
-            ticks(epoch, now),
-            e.priority,
-            e.hop_limit,
+        let mut slot = slot_of(
+            epoch,
+            now,
+            &record,
             custody | if uplinked { UPLINKED } else { 0 },
         );
-        if gossip::is_receipt(e.kind) {
-            slot.mark_receipt();
-        }
         if e.bcast {
             self.gossip_stored(now, &mut slot, from_air);
         }
@@ -1967,6 +1952,22 @@ enum Due {
 }
 
 /// What [`Engine::store_new`] stores: a verified item or a verified signed receipt.
+/// The index entry of a stored record, its transmit timer at `now` (a receipt is marked as one).
+fn slot_of(epoch: u64, now: u64, r: &Record, state: u8) -> Slot {
+    let mut slot = Slot::new(
+        r.id.short(),
+        minutes(epoch, r.expires),
+        ticks(epoch, now),
+        r.priority,
+        r.hop_limit,
+        state,
+    );
+    if gossip::is_receipt(r.kind) {
+        slot.mark_receipt();
+    }
+    slot
+}
+
 struct NewEntry<'a> {
     id: ItemId,
     kind: ItemKind,
