@@ -836,15 +836,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
         at(self.epoch.saturating_add(REBASE_AFTER_US));
     }
 
-    /// Transmissions waiting (armed only while the radio may contend).
-    pub(super) fn gossip_tx_timers(&self, at: &mut impl FnMut(u64)) {
-        // Mirrors `gossip_due`: a receipt or an own item when due, other items when a second
-        // one is due or the first has waited its hold.
-        let (mut first, mut second) = (u64::MAX, u64::MAX);
+    /// When the waiting rebroadcasts make a frame due. A receipt goes alone: at its time. So
+    /// does an own item (a crash while it waited would leave it to reconciliation alone: the
+    /// index does not survive a restart). An item received waits (up to [`BATCH_HOLD_US`])
+    /// for a second one to share its frame: due when a second one is, or the first has
+    /// waited its hold.
+    fn broadcast_due_at(&self) -> Option<u64> {
+        let (mut alone, mut first, mut second) = (u64::MAX, u64::MAX, u64::MAX);
         for s in self.slots.iter().filter(|s| s.relay()) {
             let t = s.next_try_us(self.epoch);
             if s.receipt() || s.tries() == CONFIRM_TRIES {
-                at(t);
+                alone = alone.min(t);
             } else if t < first {
                 second = first;
                 first = t;
@@ -852,11 +854,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 second = t;
             }
         }
-        if first < u64::MAX {
-            at(first.saturating_add(BATCH_HOLD_US));
-        }
-        if second < u64::MAX {
-            at(second);
+        let due = alone.min(first.saturating_add(BATCH_HOLD_US)).min(second);
+        (due < u64::MAX).then_some(due)
+    }
+
+    /// Transmissions waiting (armed only while the radio may contend).
+    pub(super) fn gossip_tx_timers(&self, at: &mut impl FnMut(u64)) {
+        if let Some(t) = self.broadcast_due_at() {
+            at(t);
         }
     }
 
@@ -866,25 +871,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if control {
             return self.gossip.recon.has_output().then_some(Due::Recon);
         }
-        // A receipt goes alone: at once. So does an own item (a crash while it waited would
-        // leave it to reconciliation alone: the index does not survive a restart). An item
-        // received waits (up to BATCH_HOLD_US) for a second one to share its frame.
-        let mut ready = 0;
-        for s in self.slots.iter().filter(|s| s.relay()) {
-            let t = s.next_try_us(self.epoch);
-            if t > now {
-                continue;
-            }
-            ready += 1;
-            if s.receipt()
-                || s.tries() == CONFIRM_TRIES
-                || t.saturating_add(BATCH_HOLD_US) <= now
-                || ready >= 2
-            {
-                return Some(Due::Broadcast);
-            }
-        }
-        None
+        self.broadcast_due_at()
+            .is_some_and(|t| t <= now)
+            .then_some(Due::Broadcast)
     }
 
     /// Frame a gossip [`Due`]: (length, priority, slots packed).
@@ -925,11 +914,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         // A receipt (up to 244 bytes) goes alone in a Receipt frame, first
                         // when it is the first due entry, else in a later frame.
                         if packed.is_empty() {
-                            let mut frame_body = [0u8; MAX_FRAME_LEN - HEADER_LEN];
-                            let (l, rb) = frame_body.split_first_mut()?;
-                            *l = left as u8;
-                            rb.get_mut(..bytes.len())?.copy_from_slice(bytes);
-                            let fb = frame_body.get(..1 + bytes.len())?;
+                            // Nothing packed (and the builder unused from here): the body
+                            // buffer takes the receipt instead.
+                            rest.get_mut(..bytes.len())?.copy_from_slice(bytes);
+                            *life = left as u8;
+                            let fb = body.get(..1 + bytes.len())?;
                             let len = emit_other(header, FrameKind::Receipt, fb, buf)?;
                             let _ = packed.push(i);
                             return Some((len, Priority::Low, packed, 1));

@@ -1413,17 +1413,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// refused (overflow event sent).
     fn store_new(&mut self, now: u64, e: &NewEntry<'_>, from_air: bool) -> bool {
         let epoch = self.epoch;
-        let ttl = if e.bcast && from_air {
+        let mut ttl = self.config.item_ttl_us;
+        if e.bcast {
+            ttl = ttl.min(gossip::BROADCAST_TTL_US);
+        }
+        if e.bcast && from_air {
             // The lifetime left that its frame gave it, so every copy expires together.
-            self.config
-                .item_ttl_us
-                .min(gossip::BROADCAST_TTL_US)
-                .min(self.gossip.rx_life())
-        } else if e.bcast {
-            self.config.item_ttl_us.min(gossip::BROADCAST_TTL_US)
-        } else {
-            self.config.item_ttl_us
-        };
+            ttl = ttl.min(self.gossip.rx_life());
+        }
         let record = Record {
             id: e.id,
             kind: e.kind,
@@ -1951,7 +1948,6 @@ enum Due {
     Broadcast,
 }
 
-/// What [`Engine::store_new`] stores: a verified item or a verified signed receipt.
 /// The index entry of a stored record, its transmit timer at `now` (a receipt is marked as one).
 fn slot_of(epoch: u64, now: u64, r: &Record, state: u8) -> Slot {
     let mut slot = Slot::new(
@@ -1968,6 +1964,7 @@ fn slot_of(epoch: u64, now: u64, r: &Record, state: u8) -> Slot {
     slot
 }
 
+/// What [`Engine::store_new`] stores: a verified item or a verified signed receipt.
 struct NewEntry<'a> {
     id: ItemId,
     kind: ItemKind,
