@@ -38,12 +38,16 @@ fn one_percent_region_stays_within_budget() {
 /// The 50-node shutdown scenario (6 h, EU 10 %, LongFast, churn) on seed 3: the delivery,
 /// duty and loss targets of issue 3. Transmissions per item and certification coverage are
 /// asserted against what the engine achieves on this seed with certifications and receipts
-/// relayed along the gradient tree, two certifications to a frame (1.84 x greedy, receipts'
-/// floor included, asserted <= 2.2 x; coverage 0.9976, asserted >= 0.997, margins for small
-/// changes; seeds 1-12 range 0.9976-1.0): the issue asks 1.25 x and 0.999. Receipts reach
-/// every node: 0.9971 of (receipt, node) pairs within the hour (asserted >= 0.995) for 0.63
-/// receipt frames per item (asserted <= 0.8). Reconciliation sessions cost 9.8 B per
-/// differing item (asserted <= 12 B, B6) and 21.6 B with the idle digests.
+/// relayed along the gradient tree, two certifications to a frame, expiries that agree to
+/// the second and a reconciled set of items at least 10 minutes old (1.40 x greedy,
+/// receipts' floor included, asserted <= 1.7 x; coverage 0.9985, asserted >= 0.997, margins
+/// for small changes; seeds 1-12 range 0.9982-1.0): the issue asks 1.25 x and 0.999.
+/// Receipts reach every node: 0.9976 of (receipt, node) pairs within the hour (asserted >=
+/// 0.995) for 0.58 receipt frames per item (asserted <= 0.8). Reconciliation costs 10.7 B
+/// per item in all; sessions cost 12.4 B per differing item here, asserted <= 13: **over
+/// B6's 12 B** since the differences that were items in flight or expiring (cheap, decoded
+/// from the digest alone) are gone and what is left are real misses of 3 or more items
+/// (see the README).
 #[test]
 fn shutdown_50_nodes_delivers_within_the_hour() {
     let s = Scenario::shutdown(50, Preset::LongFast, Region::Eu868TenPercent, 3);
@@ -58,7 +62,7 @@ fn shutdown_50_nodes_delivers_within_the_hour() {
     let coverage = m.broadcast_coverage.unwrap_or(0.0);
     assert!(coverage >= 0.997, "certification coverage {coverage}");
     // Receipts reach every node (stored, relayed along the tree and reconciled like
-    // certifications): 0.63 frames per item on this seed (0.24 when they went down the
+    // certifications): 0.58 frames per item on this seed (0.24 when they went down the
     // receipted payments' paths only, reaching 0.58-0.71 of the pairs).
     let receipts = m.receipt_tx_per_item.unwrap_or(f64::MAX);
     assert!(receipts <= 0.8, "receipt frames per item {receipts}");
@@ -66,11 +70,11 @@ fn shutdown_50_nodes_delivers_within_the_hour() {
     assert!(reached >= 0.995, "receipt coverage {reached}");
     let session = m.session_bytes_per_difference.unwrap_or(f64::MAX);
     assert!(
-        session <= 12.0,
+        session <= 13.0,
         "session bytes per differing item {session}"
     );
     assert!(
-        m.tx_per_item <= 2.2 * m.greedy_tx_per_item,
+        m.tx_per_item <= 1.7 * m.greedy_tx_per_item,
         "tx/item {} vs greedy {}",
         m.tx_per_item,
         m.greedy_tx_per_item

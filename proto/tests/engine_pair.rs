@@ -827,8 +827,10 @@ fn a_certification_reaches_every_node_of_a_line_and_a_star() {
         (0..n as u16).map(|a| gossip_engine(a, false)).collect(),
         links,
     );
+    // The centre has no route, so it relays nothing from the air: the leaves get it by
+    // reconciliation, which counts an item once it is MATURE_US (10 min) old.
     let c = m.submit(1, &cert(2)).unwrap();
-    m.run_until(10 * MINUTE);
+    m.run_until(15 * MINUTE);
     for i in [0, 2, 3, 4] {
         assert!(stored_from_air(&m, i, &c), "node {i} got the certification");
     }
@@ -1020,9 +1022,14 @@ fn a_receipt_reaches_every_node_even_one_that_was_away_and_survives_a_power_cut(
     assert!(b.counters().duplicates >= 1);
 }
 
-/// A Receipt frame: one byte of lifetime left (an hour), then the signed receipt.
+/// A Receipt frame: the lifetime left (an hour, in seconds), then the signed receipt.
 fn receipt_frame(sender: u16, receipt: &[u8]) -> Vec<u8> {
-    let body: Vec<u8> = [60u8].iter().chain(receipt).copied().collect();
+    let body: Vec<u8> = 3600u16
+        .to_le_bytes()
+        .iter()
+        .chain(receipt)
+        .copied()
+        .collect();
     frame(sender, toile_proto::radio::FrameKind::Receipt, &body)
 }
 
@@ -1341,34 +1348,88 @@ fn a_rebroadcast_carries_the_lifetime_left_and_a_late_copy_expires_with_the_othe
     let toile_proto::radio::Body::Other { bytes, .. } = f.body else {
         panic!("{f:?}");
     };
-    let full = (BROADCAST_TTL_US / MINUTE) as u8;
-    let held = (toile_proto::engine::BATCH_HOLD_US / MINUTE) as u8 + 1;
-    assert!(
-        (full - held..=full).contains(&bytes[0]),
-        "{} minutes",
-        bytes[0]
-    );
-    // A copy with 20 minutes left is dropped after 20 minutes, not after a lifetime.
-    let late = |life: u8| {
-        let mut body = vec![life];
-        body.extend_from_slice(&frame[5..]);
+    // One entry, its lifetime left in seconds.
+    assert_eq!(bytes[0], 1);
+    let left = u64::from(u16::from_le_bytes([bytes[1], bytes[2]]));
+    let full = BROADCAST_TTL_US / 1_000_000;
+    let held = toile_proto::engine::BATCH_HOLD_US / 1_000_000 + 1;
+    assert!((full - held..=full).contains(&left), "{left} s");
+    let entries = &bytes[3..];
+    // Copies of (cert, seconds left): every entry carries its own lifetime.
+    let copy = |items: &[(&[u8], u16)]| {
+        let mut body = vec![items.len() as u8];
+        let mut ebuf = [0u8; MAX_FRAME_LEN];
+        let mut eb = toile_proto::radio::EntriesBuilder::new(&mut ebuf);
+        for (item, life) in items {
+            body.extend_from_slice(&life.to_le_bytes());
+            assert!(eb.try_push(ItemKind::Extrinsic, item));
+        }
+        body.extend_from_slice(eb.finish().unwrap().as_bytes());
         frame_with(3, 1, BROADCAST, &body)
     };
     let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &c)
         .unwrap()
         .id();
+    // A copy with 20 minutes left is dropped after 20 minutes (to the second), not after
+    // a lifetime; the other entry of its frame keeps its own 50.
+    let c2 = cert(62);
+    let id2 = toile_proto::item::Item::parse(ItemKind::Extrinsic, &c2)
+        .unwrap()
+        .id();
     let mut b = gossip_engine(1, false);
     let t0 = 100 * MINUTE;
-    b.handle_frame(t0, RxMeta::default(), &late(20));
-    assert!(b.item(&id).is_some(), "stored");
-    b.handle_timeout(t0 + 19 * MINUTE);
-    assert!(b.item(&id).is_some(), "still held after 19 minutes");
-    b.handle_timeout(t0 + 21 * MINUTE);
+    b.handle_frame(t0, RxMeta::default(), &copy(&[(&c, 1200), (&c2, 3000)]));
+    assert!(b.item(&id).is_some() && b.item(&id2).is_some(), "stored");
+    b.handle_timeout(t0 + 20 * MINUTE - 1_000_000);
+    assert!(b.item(&id).is_some(), "still held a second before");
+    b.handle_timeout(t0 + 20 * MINUTE + 1_000_000);
     assert!(b.item(&id).is_none(), "expired with the other copies");
-    // A copy whose lifetime is over is not taken at all.
+    assert!(b.item(&id2).is_some(), "the other entry lives on");
+    b.handle_timeout(t0 + 50 * MINUTE + 1_000_000);
+    assert!(b.item(&id2).is_none());
+    // A copy whose lifetime is over is not taken at all, and a body whose count disagrees
+    // with its entries is malformed.
     let mut d = gossip_engine(2, false);
-    d.handle_frame(t0, RxMeta::default(), &late(0));
+    d.handle_frame(t0, RxMeta::default(), &copy(&[(&c, 0)]));
     assert!(d.item(&id).is_none());
+    let mut bad = vec![2u8, 0x10, 0x0e, 0x10, 0x0e];
+    bad.extend_from_slice(entries);
+    d.handle_frame(t0, RxMeta::default(), &frame_with(3, 1, BROADCAST, &bad));
+    assert!(d.item(&id).is_none());
+    assert_eq!(d.counters().malformed_frames, 1);
+}
+
+#[test]
+fn reconciliation_counts_a_certification_once_it_is_ten_minutes_old() {
+    use toile_proto::engine::{BROADCAST, MATURE_US};
+    // Two nodes without a route (no relaying from the air): node 0 hears a certification
+    // from a third node; node 1 can only get it by reconciliation. While it is young (still
+    // spreading by rebroadcast elsewhere) no session looks at it; once it is MATURE_US old,
+    // node 0's set changed and it checks with its neighbour at once.
+    let mut m = Mesh::line((0..2).map(|a| gossip_engine(a, false)).collect());
+    let c = cert(71);
+    let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &c)
+        .unwrap()
+        .id();
+    let mut ebuf = [0u8; MAX_FRAME_LEN];
+    let mut eb = toile_proto::radio::EntriesBuilder::new(&mut ebuf);
+    assert!(eb.try_push(ItemKind::Extrinsic, &c));
+    // One entry, 2 h left: it was just signed.
+    let mut body = vec![1u8];
+    body.extend_from_slice(&7200u16.to_le_bytes());
+    body.extend_from_slice(eb.finish().unwrap().as_bytes());
+    m.nodes[0].handle_frame(
+        MINUTE,
+        RxMeta::default(),
+        &frame_with(9, toile_proto::engine::NO_ROUTE, BROADCAST, &body),
+    );
+    assert!(m.nodes[0].item(&id).is_some());
+    m.run_until(MINUTE + MATURE_US - MINUTE);
+    assert!(m.nodes[1].item(&id).is_none());
+    let found: u64 = m.nodes.iter().map(|n| n.counters().recon_differences).sum();
+    assert_eq!(found, 0, "no session about a young item");
+    m.run_until(MINUTE + MATURE_US + 2 * MINUTE);
+    assert!(m.nodes[1].item(&id).is_some(), "reconciled once mature");
 }
 
 /// A frame of `kind` from `sender` (advertising `hops`) with this body.

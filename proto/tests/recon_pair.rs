@@ -217,21 +217,57 @@ fn lost_frame_is_asked_again() {
     let mut b = Node::new(2, base.iter().chain(&extra[5..]).copied());
     let mut buf = [0u8; MAX_FRAME_LEN];
     a.r.start(0);
-    // Digest A → B; B cannot decode 10 differences from 2 power sums and asks for more.
+    // Digest A → B; B cannot decode 10 differences from 2 power sums and answers with its
+    // own sketch (6 power sums); A cannot decode 10 from those either and asks for more.
     let n = a.r.poll_frame(0, &mut buf).unwrap();
     b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
     let n = b.r.poll_frame(0, &mut buf).unwrap();
-    assert_eq!(buf[0] & 0x0f, 1, "expected a More");
+    assert_eq!(buf[0] & 0x0f, 4, "expected B's Sketch");
     a.r.handle_frame(0, b.addr, &buf[..n], a.shorts()).unwrap();
-    // A's Extend is lost.
-    assert!(a.r.poll_frame(0, &mut buf).is_some());
-    assert!(a.r.poll_frame(0, &mut buf).is_none());
+    let n = a.r.poll_frame(0, &mut buf).unwrap();
+    assert_eq!(buf[0] & 0x0f, 1, "expected a More");
+    b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
+    // B's Extend is lost.
+    assert!(b.r.poll_frame(0, &mut buf).is_some());
     assert!(b.r.poll_frame(0, &mut buf).is_none());
-    let t = b.r.poll_timeout().expect("a session waits");
-    b.r.handle_timeout(t);
+    assert!(a.r.poll_frame(0, &mut buf).is_none());
+    let t = a.r.poll_timeout().expect("a session waits");
+    a.r.handle_timeout(t);
     let mut cost = Cost::default();
     settle(t, &mut a, &mut b, &mut cost);
     assert_eq!(a.ids, b.ids);
+}
+
+/// A More that comes after the answering side's set changed (an item arrived meanwhile) is
+/// answered with that side's whole current sketch, which restarts the session on the new
+/// set: no fresh digest, no timeout, and the sets still settle.
+#[test]
+fn stale_more_is_answered_with_the_current_sketch() {
+    let mut st = 13;
+    let base: Vec<u64> = (0..BASE).map(|_| splitmix(&mut st)).collect();
+    let extra: Vec<u64> = (0..10).map(|_| splitmix(&mut st)).collect();
+    let mut a = Node::new(1, base.iter().chain(&extra[..5]).copied());
+    let mut b = Node::new(2, base.iter().chain(&extra[5..]).copied());
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    a.r.start(0);
+    let n = a.r.poll_frame(0, &mut buf).unwrap();
+    b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
+    let n = b.r.poll_frame(0, &mut buf).unwrap();
+    a.r.handle_frame(0, b.addr, &buf[..n], a.shorts()).unwrap();
+    let n = a.r.poll_frame(0, &mut buf).unwrap();
+    assert_eq!(buf[0] & 0x0f, 1, "expected a More");
+    // B gains an item before the More reaches it.
+    b.add(splitmix(&mut st));
+    b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
+    assert_eq!(b.r.counters().stale_more, 1);
+    let n = b.r.poll_frame(0, &mut buf).unwrap();
+    assert_eq!(buf[0] & 0x0f, 4, "expected B's current Sketch");
+    a.r.handle_frame(0, b.addr, &buf[..n], a.shorts()).unwrap();
+    let mut cost = Cost::default();
+    settle(1_000_000, &mut a, &mut b, &mut cost);
+    assert_eq!(a.ids, b.ids);
+    assert_eq!(a.ids.len(), BASE + 11);
+    assert_eq!(a.r.counters().fail_timeout + b.r.counters().fail_timeout, 0);
 }
 
 /// A peer that never answers: the session is asked twice more, then abandoned.
@@ -240,8 +276,13 @@ fn silent_peer_is_abandoned() {
     let mut a = Node::new(1, (1..=20u64).map(|i| i * 0x0101_0101_0101));
     let mut b = Node::new(2, (5..=30u64).map(|i| i * 0x0101_0101_0101));
     let mut buf = [0u8; MAX_FRAME_LEN];
-    a.r.start(0);
+    // B's digest → A, which answers with its sketch (14 differences: too many for both).
+    b.r.start(0);
+    let n = b.r.poll_frame(0, &mut buf).unwrap();
+    a.r.handle_frame(0, b.addr, &buf[..n], a.shorts()).unwrap();
     let n = a.r.poll_frame(0, &mut buf).unwrap();
+    assert_eq!(buf[0] & 0x0f, 4, "expected A's Sketch");
+    // B decodes from it, fails, and asks A for more: from here A never answers.
     b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
     let mut asks = 0;
     while let Some(t) = b.r.poll_timeout() {
@@ -259,7 +300,6 @@ fn silent_peer_is_abandoned() {
         failed |= matches!(e, Event::Failed { peer } if peer == a.addr);
     }
     assert!(failed);
-    let _ = &mut a;
 }
 
 /// Byte fixtures of the body layout documented in `recon`'s module doc.

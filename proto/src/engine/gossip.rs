@@ -16,7 +16,7 @@
 //!   is heard first: the trees of several bridges join, and a parent that is no relay yet
 //!   still gets it (200 nodes seed 2 had a half of the mesh cut off from certifications for
 //!   the last 1.5 h without it, coverage 0.95; 1000 nodes coverage 0.977–0.990 → 0.992–0.997).
-//!   The rebroadcast is a [`BROADCAST`] frame (a byte of lifetime left, then item entries)
+//!   The rebroadcast is a [`BROADCAST`] frame (each entry's lifetime left, then the entries)
 //!   due after a delay within [`RELAY_WINDOW_US`], which then **waits up to
 //!   [`BATCH_HOLD_US`] (2 min) for a second item to share its frame**: two 112-byte
 //!   certifications fit one, and the oracle counts one item per transmission (50 nodes,
@@ -33,30 +33,40 @@
 //!   and one collision there left a certification to a reconciliation 48 minutes later.
 //!   (Confirming the relays' rebroadcasts too cost more frames than it saved.)
 //! - **Lifetime on air**: a broadcast item lives [`BROADCAST_TTL_US`] (2 h) from its
-//!   origin, not from each store: a [`BROADCAST`] or Receipt frame says how many minutes
-//!   are left (the least of its entries; entries more than 15 minutes apart do not share a
-//!   frame), and a receiver keeps it no longer. Restarting the lifetime at each store let a
-//!   copy pushed late outlive the others and come back to nodes that had dropped it and
-//!   forgotten it (50 nodes seed 7: single items pushed by reconciliation 120 times over 7
-//!   hours); now no item is pushed more than 8 times. A copy with 0 minutes left is
+//!   origin, not from each store: a [`BROADCAST`] frame gives every entry its seconds left
+//!   (a Receipt frame its one), and a receiver keeps it no longer. The index keeps expiries
+//!   to the second, so every node drops an item within about a second of the others.
+//!   Restarting the lifetime at each store let a copy pushed late outlive the others and
+//!   come back to nodes that had dropped it (50 nodes seed 7: single items pushed 120 times
+//!   over 7 hours). Whole minutes on air (the least of a frame's entries) and in the index
+//!   left neighbours' sets differing around nearly every expiry: half the pushes sessions
+//!   asked for were of items with less than 30 minutes left. A copy with 0 seconds left is
 //!   dropped. Items that arrive in plain Items or forward frames (from a host, an older
 //!   node) get the whole lifetime.
-//! - **Reconciliation on air** ([`crate::recon`]) over the set of broadcast items held: a
-//!   Trickle timer (interval from [`TRICKLE_MIN_US`], doubling to [`TRICKLE_MAX_US`]) sends a
-//!   [`DIGEST_FRAME_LEN`]-byte digest at a random point of the second half of each interval,
-//!   unless its parent's consistent digest was heard in it (suppression, k = 1; counting
-//!   any tree neighbour's let a subtree consistent with itself silence its root, which then
-//!   never reconciled with its parent; a node without a route is never suppressed: in a
-//!   star without bridges the centre, silenced by the origin's digests, never told the
-//!   empty leaves). A neighbour whose set
-//!   differs answers with power sums if the digest came over one of its tree edges (from its
-//!   parent, a child, or a node without route), so sessions are pairwise with small
-//!   differences and no neighbourhood answers at once; the items found missing are rebroadcast (the Push of the
-//!   reconciler schedules the ordinary rebroadcast, so one frame serves every neighbour that
-//!   lacks it). The interval restarts at its minimum after a restart (the node may have missed
-//!   items) — not on every inconsistent digest: while items are in flight two neighbours
-//!   differ for a few seconds, and resetting on those would turn the check into chatter.
-//!   Sketch and decode workspaces live on the stack during a decode, not in the engine.
+//! - **Reconciliation on air** ([`crate::recon`]) over the set of broadcast items at least
+//!   [`MATURE_US`] (10 min) old, counted from their origin (the expiry less the lifetime):
+//!   an item joins the reconciled set at the same second on every node that holds it, and
+//!   younger ones, still spreading by rebroadcast (a relay holds one up to [`BATCH_HOLD_US`]
+//!   at every hop), no longer make neighbours differ (pushes refused because the item was
+//!   about to be rebroadcast: 168 → 19 on 50-node seed 6). A digest
+//!   ([`DIGEST_FRAME_LEN`] bytes) goes out at a random point of the second half of each
+//!   Trickle interval: [`TRICKLE_MIN_US`] after a restart (the node may have missed
+//!   items), then [`TRICKLE_MAX_US`] (doubling from the shortest cost six digests per
+//!   restart, a third of all digests at 50 nodes). Interior nodes and bridges always send
+//!   it: they check their parent and children. A leaf sends none while it heard its
+//!   parent's digest within [`TRICKLE_MAX_US`] × 1.5, consistent or not (an inconsistent
+//!   one started the session that checks the pair). A node without a route relays nothing
+//!   from the air, so reconciliation is how certifications cross a mesh without bridges:
+//!   it checks again at once when its reconciled set gains an item (maturity, a late
+//!   copy). A digest falling while the set settles ([`SETTLE_US`] after a late copy) waits
+//!   for it rather than being dropped. A neighbour whose set differs answers if the digest
+//!   came over one of its tree edges (from its parent, a child, or a node without route),
+//!   so sessions are pairwise with small differences and no neighbourhood answers at once.
+//!   The answer is the neighbour's own sketch (one frame, from which the digest's sender
+//!   decodes, pushes and asks), and the items found missing are rebroadcast (the Push of
+//!   the reconciler schedules the ordinary rebroadcast, so one frame serves every
+//!   neighbour that lacks it). Sketch and decode workspaces live on the stack during a
+//!   decode, not in the engine.
 //! - **Signed receipts** ([`FrameKind::Receipt`], [`Receipt`]) reach every node: a bridge
 //!   configured with a key ([`Engine::with_receipt_key`]) batches the short ids of the
 //!   payments its uplink confirmed ([`Engine::handle_receipt`]; a certification is never
@@ -89,43 +99,42 @@
 //!
 //! A receipt does not delete a broadcast item: every node is still owed it, so it keeps its
 //! bytes (and its place in the reconciled set, which is the same on every node) until
-//! [`BROADCAST_TTL_US`] (2 h) after it was stored; an expired id is remembered so a late copy
+//! [`BROADCAST_TTL_US`] (2 h) after its origin; an expired id is remembered so a late copy
 //! is refused, and an item with less than 30 minutes left is not pushed. (Receipts used to
 //! delete the bytes and keep a tombstone: a node that missed the item could never get it, and
 //! nodes with and without the tombstone differed for 24 h, 39 differences per session.)
-//! Digests are neither sent nor answered while the set changed in the last [`SETTLE_US`]
-//! (items in flight), and an item sent in the last 2 minutes is not pushed. The 2 heard bits
+//! An item this node sent in the last 2 minutes is not pushed. The 2 heard bits
 //! of a slot count copies heard while its rebroadcast waits, then (reset when it is
 //! cancelled) reconciliation pushes: sharing them once forbade every push of an item whose
 //! rebroadcast 3 copies had cancelled, so sessions found the difference and sent nothing.
-//!
+
 //! A receipt naming an id the node never held is not remembered: it may name a certification
 //! not received yet, and remembering it refused every later copy and push of it.
 //!
 //! Measured (`python3 tests/sweep.py --nodes N`, seeds 1–5 at 50 nodes, 1–3 at 200 and 1000):
-//! certification coverage within the deadline 0.9976–0.9995 at 50 nodes, 0.9953–0.9991 at
-//! 200, 0.989–0.992 at 1000 (a node not reached within the 2-h lifetime of an item is not
-//! reached at all now; it was 0.991–0.996 when each store restarted the lifetime); receipt
-//! coverage 0.9971–1.0, 0.9978–0.9991, 0.9935–0.9954 (within 3 h); sessions cost
-//! 7.8–9.9 B per differing item at 50 nodes (B6: ≤ 12), 10.2–11.0 at 200, 12.2–12.6 at
-//! 1000, 17.8–21.6 B with the idle digests at 50. Receipts reaching every node cost
-//! +3–16 % frames at 50 nodes, +7–59 % at 200 and +24–34 % at 1000 against the path-only
-//! rule (measured before the batching hold). (Before receipts were reconciled, the
-//! reconciler's failure counters, [`recon::Counters`], showed no capacity or mismatch
-//! failures, ~20–30 timeouts in ~450 sessions per 50-node run.)
-//!
+//! certification coverage within the deadline 0.9985–0.9999 at 50 nodes, 0.9978–0.9996 at
+//! 200 (a node not reached within the 2-h lifetime of an item is not reached at all);
+//! receipt coverage 0.9976–1.0 and 0.9986–0.9995 (within 3 h). Reconciliation costs
+//! 9.1–10.7 B per item at 50 nodes, digests included (20.4–27.0 before expiries agreed and
+//! the set waited for maturity); sessions cost 10.7–13.8 B per differing item at 50 nodes
+//! and 13.3–14.2 at 200, **over B6's 12 B**: the differences left are real misses, mostly
+//! of 3 or more items (a sketch of 6 power sums and a Want), where before many were
+//! single items in flight or expiring that the digest alone decoded (7.8–9.9 B then).
+//! Receipts reaching every node cost +3–16 % frames at 50 nodes, +7–59 % at 200 and
+//! +24–34 % at 1000 against the path-only rule (measured before the batching hold).
+
 //! ## Not done
-//! Relays that hold rebroadcasts are rarely "settled", yet sessions that only find items
-//! about to be rebroadcast are wasted: not sending or answering digests while a rebroadcast
-//! waits cut reconciliation by a third (1.23 → 0.88 frames per item at 50 nodes) but a busy
-//! relay and its parent then never reconciled (coverage 0.987, two certifications lost),
-//! so it is not done. A bridge's queued receipt ids are RAM until it signs them (up to [`RECEIPT_HOLD_US`]) and
-//! are lost on a power cut: those payments' copies then wait for expiry. Receipts cost
-//! airtime in proportion to the mesh: every node gets every receipt, and at 1000 nodes with
-//! many bridges a receipt carries few ids. Digests piggybacked on frames that go anyway
-//! (branch `piggy`, a frame trailer) saved 1 % of frames at 50 nodes and cost 18 % more at
-//! 200 (more sessions), so they are not merged. At 1000 nodes, seed 1, a certification
-//! injected in a two-node pocket whose links to the mesh are one-way never leaves it.
+//! Sessions cost more than B6's 12 B per differing item (above). Ideas not kept: dropping an
+//! answer when another neighbour's sketch to the same digest is overheard (9.8–11.6 B, but
+//! coverage 0.9943 and a missed certification on seeds 1–12), sizing the answer by the set
+//! sizes alone (no better). A bridge's queued receipt ids are RAM until it signs them (up
+//! to [`RECEIPT_HOLD_US`]) and are lost on a power cut: those payments' copies then wait for
+//! expiry. Receipts cost airtime in proportion to the mesh: every node gets every receipt,
+//! and at 1000 nodes with many bridges a receipt carries few ids. Digests piggybacked on
+//! frames that go anyway (branch `piggy`, a frame trailer) saved 1 % of frames at 50 nodes
+//! and cost 18 % more at 200 (more sessions), so they are not merged. At 1000 nodes, seed
+//! 1, a certification injected in a two-node pocket whose links to the mesh are one-way
+//! never leaves it.
 
 use heapless::Vec;
 
@@ -155,10 +164,11 @@ pub const CONFIRM_US: u64 = 180_000_000;
 const CONFIRM_TRIES: u8 = 2;
 /// Shortest Trickle interval of the "are we in sync" digest (µs).
 pub const TRICKLE_MIN_US: u64 = 30_000_000;
-/// Longest Trickle interval (µs): an idle, consistent node sends at most one digest per this
-/// (fewer when a neighbour's consistent digest suppresses it).
+/// Longest Trickle interval (µs), the one after a restart's check: an interior node sends
+/// one digest per this; a leaf that hears its parent's sends none.
 pub const TRICKLE_MAX_US: u64 = 32 * 60_000_000;
-/// A set that changed less than this ago (µs) is still settling: no digest is sent or answered.
+/// A reconciled set that gained a late copy less than this ago (µs) is still settling: a
+/// digest waits, and a neighbour's is not answered.
 pub const SETTLE_US: u64 = 30_000_000;
 /// Reconciliation pushes of one item by one node (its heard count saturates at 3).
 const RECON_PUSHES: u8 = 3;
@@ -171,14 +181,18 @@ pub const BROADCAST_TTL_US: u64 = 2 * 3_600_000_000;
 /// An item with less lifetime left than this (µs) is not pushed: neighbours that stored it
 /// earlier have dropped it (and remember it), so the push would be wasted airtime.
 const PUSH_MARGIN_US: u64 = 30 * 60_000_000;
-/// Consistent digests heard in an interval that suppress ours.
-const TRICKLE_K: u8 = 1;
+/// A leaf that heard its parent's digest (consistent or not: either way the pair was
+/// checked, an inconsistent one by the session the leaf answered) this recently sends none
+/// of its own (µs): the longest gap between two digests of an interior node, which is never
+/// suppressed.
+const LEAF_QUIET_US: u64 = TRICKLE_MAX_US + TRICKLE_MAX_US / 2;
 /// Differences one reconciliation session resolves (sketch capacity).
 pub const RECON_CAP: usize = 128;
 /// Bytes of the digest frame (radio header + digest body): the idle check.
 pub const DIGEST_FRAME_LEN: usize = HEADER_LEN + recon::wire::DIGEST_LEN;
 /// Item ids per receipt: (255 − 4 header − 1 lifetime − 4 seq − 64 signature) / 8.
-pub const RECEIPT_IDS: usize = (MAX_FRAME_LEN - HEADER_LEN - 1 - RECEIPT_FIXED_LEN) / SHORT_ID_LEN;
+pub const RECEIPT_IDS: usize =
+    (MAX_FRAME_LEN - HEADER_LEN - LIFE_LEN - RECEIPT_FIXED_LEN) / SHORT_ID_LEN;
 /// How long a bridge batches confirmed ids before signing a receipt (µs).
 pub const RECEIPT_HOLD_US: u64 = 3_600_000_000;
 /// Receipt bytes besides the ids: sequence number (4) and signature (64).
@@ -191,17 +205,45 @@ pub const RECEIPT_KIND: ItemKind = ItemKind::Unknown(0x52);
 /// Domain separation of the signed receipt message.
 const RECEIPT_DOMAIN: &[u8; 16] = b"toile receipt v1";
 
-/// The frame kind of rebroadcast items: body = minutes of lifetime left (u8, the least of
-/// its entries') followed by item entries ([`crate::radio::Entries`]). Engine-defined, like
+/// The frame kind of rebroadcast items: body = entry count `n` (u8, 1 to
+/// [`BROADCAST_MAX_ENTRIES`]), each entry's seconds of lifetime left (`u16` LE × n), then
+/// the `n` item entries ([`crate::radio::Entries`]). Engine-defined, like
 /// [`super::FORWARD`]. A receiver keeps an item no longer than that, so every copy of an item
-/// expires at about the same time wherever it is stored (a lifetime restarted at each store
+/// expires within about a second of the others wherever it is stored (a lifetime restarted at each store
 /// let a copy pushed late outlive the others and come back to nodes that had dropped it:
 /// 50 nodes seed 7, single items pushed 120 times over 7 hours).
 pub const BROADCAST: FrameKind = FrameKind::Unknown(8);
 /// Entries whose lifetimes differ by more than this (minutes) do not share a frame (the
 /// frame carries the least).
-const LIFE_SPREAD_MIN: u64 = 15;
-const MINUTE: u64 = 60_000_000;
+/// Bytes of a lifetime left on air (seconds, `u16` little-endian).
+pub const LIFE_LEN: usize = 2;
+/// Unit of the lifetime left on air (µs): a second.
+const LIFE_UNIT_US: u64 = 1_000_000;
+/// Most entries of a [`BROADCAST`] frame (two certifications fit one).
+pub const BROADCAST_MAX_ENTRIES: usize = 4;
+/// Bytes before the entries of a [`BROADCAST`] body at most: the count and the lifetimes.
+const LIVES_ROOM: usize = 1 + LIFE_LEN * BROADCAST_MAX_ENTRIES;
+
+/// Seconds left until `expires` (saturating at the `u16` of the wire).
+fn life_left(expires: u64, now: u64) -> u16 {
+    u16::try_from(expires.saturating_sub(now) / LIFE_UNIT_US).unwrap_or(u16::MAX)
+}
+
+/// Age (µs, from its origin) at which a broadcast entry joins the reconciled set. Younger
+/// ones are still spreading by rebroadcast (a relay holds one up to [`BATCH_HOLD_US`] plus
+/// its delay at every hop): counted, neighbours would differ on them most of the time and
+/// sessions would find only items already on their way.
+pub const MATURE_US: u64 = MATURE_MIN * 60_000_000;
+const MATURE_MIN: u64 = 10;
+
+/// When a broadcast entry joins the reconciled set: [`MATURE_US`] after its origin, i.e.
+/// after its expiry less [`BROADCAST_TTL_US`] (expiries agree between nodes to the second:
+/// the lifetime left travels with every copy).
+fn matures_at(s: &Slot, epoch: u64) -> u64 {
+    s.expires_us(epoch)
+        .saturating_sub(BROADCAST_TTL_US)
+        .saturating_add(MATURE_US)
+}
 
 /// Whether an item belongs to the broadcast class (reaches every node): certifications.
 pub fn is_broadcast(item: &Item<'_>) -> bool {
@@ -224,7 +266,7 @@ pub fn receipt_id(body: &[u8]) -> ItemId {
 }
 
 /// A signed receipt: `seq u32 LE | short ids 8 × n (n ≥ 1) | Ed25519 signature 64`. A
-/// [`FrameKind::Receipt`] frame's body is one byte of lifetime left (minutes, as in
+/// [`FrameKind::Receipt`] frame's body is its lifetime left (seconds, `u16` LE, as in
 /// [`BROADCAST`]) followed by the receipt. The signature covers
 /// `"toile receipt v1" | seq | ids`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,7 +371,6 @@ struct Trickle {
     /// When to send this interval's digest (taken when it fires).
     send_at: Option<u64>,
     end: u64,
-    consistent: u8,
 }
 
 /// The broadcast state of an engine (RAM; rebuilt at restart).
@@ -351,8 +392,10 @@ pub(super) struct Gossip {
     receipt_due: Option<u64>,
     /// The last built Reconcile frame was a digest.
     built_digest: bool,
-    /// When the broadcast set last changed (a new item stored).
+    /// When the reconciled set last gained a late copy (one already mature when stored).
     changed: u64,
+    /// When our parent's last digest was heard (0: not since the restart).
+    parent_digest: u64,
 }
 
 impl Gossip {
@@ -363,7 +406,6 @@ impl Gossip {
                 interval: TRICKLE_MIN_US,
                 send_at: None,
                 end: 0,
-                consistent: 0,
             },
             rx_snr: 0,
             rx_life: u64::MAX,
@@ -375,6 +417,7 @@ impl Gossip {
             receipt_due: None,
             built_digest: false,
             changed: 0,
+            parent_digest: 0,
         }
     }
 
@@ -424,10 +467,24 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.gossip = Gossip::new(self.config.addr);
         self.gossip.bridge_keys = keys;
         self.gossip.receipt_key = key;
-        for s in self.slots.iter().filter(|s| s.broadcast()) {
-            self.gossip.recon.insert(s.short());
+        let epoch = self.epoch;
+        for s in self.slots.iter_mut().filter(|s| s.broadcast()) {
+            if matures_at(s, epoch) <= now {
+                s.mark_reconciled();
+                self.gossip.recon.insert(s.short());
+            }
         }
         self.trickle_reset(now);
+    }
+
+    /// A node without a route relays nothing from the air: reconciliation is how
+    /// certifications spread in a mesh without bridges. When its reconciled set gains an
+    /// item (at maturity, or a late copy), it checks with its neighbours soon instead of
+    /// at the end of its longest interval.
+    fn trickle_spread(&mut self, now: u64) {
+        if self.parent.is_none() && !self.config.bridge {
+            self.trickle_reset(now);
+        }
     }
 
     fn trickle_reset(&mut self, now: u64) {
@@ -441,7 +498,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let t = &mut self.gossip.trickle;
         t.send_at = Some(at);
         t.end = now + i;
-        t.consistent = 0;
     }
 
     /// A broadcast item entered the index: reconcile it and schedule its rebroadcast.
@@ -467,14 +523,28 @@ impl<S: Store, const N: usize> Engine<S, N> {
         } else {
             0
         };
-        slot.next_try = ticks(self.epoch, now + delay);
+        // Without a rebroadcast, next_try tells when it was last sent (the push hold-off
+        // reads it): never. (Holding off a node that only received it kept a route-less
+        // node from pushing it for 2 minutes, then for a whole digest interval.)
+        slot.set_next_try(if slot.relay() {
+            ticks(self.epoch, now + delay)
+        } else {
+            0
+        });
         // An own item waits for its parent's copy (the tries bits count re-sends left; a
         // broadcast slot has no custody tries).
         if !from_air && self.parent.is_some() && !self.config.bridge {
             slot.set_tries(CONFIRM_TRIES);
         }
-        self.gossip.recon.insert(slot.short());
-        self.gossip.changed = now;
+        // It joins the reconciled set once it is MATURE_US old (from its origin), at the
+        // same second on every node; one that arrives older joins now (a late copy: the
+        // set changed).
+        if matures_at(slot, self.epoch) <= now {
+            slot.mark_reconciled();
+            self.gossip.recon.insert(slot.short());
+            self.gossip.changed = now;
+            self.trickle_spread(now);
+        }
     }
 
     /// Whether this node passes broadcast items and receipts on: it is a bridge, or some
@@ -499,7 +569,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// A slot leaves the index (receipt, expiry, eviction).
     pub(super) fn gossip_forget(&mut self, s: &Slot) {
-        if s.broadcast() {
+        if s.reconciled() {
             self.gossip.recon.remove(s.short());
         }
     }
@@ -522,16 +592,32 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
-    /// A [`BROADCAST`] frame body: its lifetime byte, then entries for `each`. `None`:
-    /// malformed.
+    /// A [`BROADCAST`] frame body: its entries' lifetimes (read with
+    /// [`Self::gossip_entry_life`]) and its entries. `None`: malformed (a count that is 0,
+    /// over [`BROADCAST_MAX_ENTRIES`] or not the number of entries).
     pub(super) fn gossip_broadcast_body<'b>(
         &mut self,
         body: &'b [u8],
-    ) -> Option<crate::radio::Entries<'b>> {
-        let (&life, rest) = body.split_first()?;
+    ) -> Option<(&'b [u8], crate::radio::Entries<'b>)> {
+        let (&n, rest) = body.split_first()?;
+        let n = usize::from(n);
+        if n == 0 || n > BROADCAST_MAX_ENTRIES {
+            return None;
+        }
+        let (lives, rest) = rest.split_at_checked(n * LIFE_LEN)?;
         let entries = crate::radio::Entries::new_checked(rest).ok()?;
-        self.gossip.rx_life = u64::from(life) * MINUTE;
-        Some(entries)
+        (entries.count() == n).then_some((lives, entries))
+    }
+
+    /// Entry `i` of a [`BROADCAST`] body is being handled: its lifetime left (µs) from the
+    /// body's `lives`, which its store takes (0: expired on its way).
+    pub(super) fn gossip_entry_life(&mut self, lives: &[u8], i: usize) -> u64 {
+        let life = lives
+            .get(i * LIFE_LEN..)
+            .and_then(|l| l.first_chunk::<LIFE_LEN>())
+            .map_or(0, |l| u64::from(u16::from_le_bytes(*l)) * LIFE_UNIT_US);
+        self.gossip.rx_life = life;
+        life
     }
 
     /// A copy of a broadcast entry (item or receipt) arrived: whether it is one we hold or
@@ -589,10 +675,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if digest && !self.tree_edge(sender, their_hops) {
             return;
         }
+        if digest && Some(sender) == self.parent {
+            self.gossip.parent_digest = now.max(1);
+        }
         let ids = self
             .slots
             .iter()
-            .filter(|s| s.broadcast())
+            .filter(|s| s.reconciled())
             .map(|s| s.short());
         if self
             .gossip
@@ -610,16 +699,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let epoch = self.epoch;
         while let Some(e) = self.gossip.recon.poll_event() {
             match e {
-                recon::Event::InSync { peer } => {
-                    // Only the parent's consistent digest suppresses ours: a subtree that
-                    // lacks (or alone holds) an item is consistent with itself, and when its
-                    // children's digests suppressed its root, the root never told its parent
-                    // (50 nodes: coverage 0.994-0.9996 -> 0.999-1.0, no more idle bytes).
-                    if Some(peer) == self.parent {
-                        let c = &mut self.gossip.trickle.consistent;
-                        *c = c.saturating_add(1);
-                    }
-                }
+                // Digest suppression reads when the parent's digest was heard, consistent
+                // or not (`gossip_recon_frame`).
+                recon::Event::InSync { .. } => {}
                 recon::Event::Push { id, .. } => {
                     // The neighbour lacks it: rebroadcast (one frame serves every neighbour),
                     // unless we sent it moments ago (it is in flight, not missing) or already
@@ -632,7 +714,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         .find(|s| s.short() == id && s.broadcast())
                         && !s.relay()
                         && s.expires_us(epoch) > now + PUSH_MARGIN_US
-                        && s.next_try <= recent
+                        && s.next_try() <= recent
                         && s.heard() < RECON_PUSHES
                     {
                         // The heard bits keep counting across rebroadcasts: each push adds
@@ -641,7 +723,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         s.state |= RELAY;
                         // Due at once: its batching hold counts as spent (a neighbour has
                         // waited for it long enough).
-                        s.next_try = ticks(epoch, now.saturating_sub(BATCH_HOLD_US));
+                        s.set_next_try(ticks(epoch, now.saturating_sub(BATCH_HOLD_US)));
                         self.counters.recon_pushes += 1;
                     }
                 }
@@ -668,7 +750,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         their_hops: u8,
         frame_body: &[u8],
     ) {
-        let Some((&life, body)) = frame_body.split_first() else {
+        let Some((life, body)) = frame_body.split_first_chunk::<LIFE_LEN>() else {
             self.counters.bad_receipts += 1;
             return;
         };
@@ -676,11 +758,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.counters.bad_receipts += 1;
             return;
         };
+        let life = u64::from(u16::from_le_bytes(*life)) * LIFE_UNIT_US;
         if life == 0 {
             // Expired on its way: dropped everywhere by now.
             return;
         }
-        self.gossip.rx_life = u64::from(life) * MINUTE;
+        self.gossip.rx_life = life;
         let id = receipt_id(body);
         if self.known_copy(&id, sender, their_hops) {
             return;
@@ -772,20 +855,45 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.gossip.trickle.send_at = None;
             // An empty set has nothing to offer: neighbours holding items send their own
             // digests, which tell this node what it lacks (an empty mesh stays silent).
-            if self.gossip.trickle.consistent < TRICKLE_K
-                && !self.gossip.recon.is_empty()
-                && !self.unsettled(now)
-            {
+            // Interior nodes (and bridges) check their parent and children; a leaf only
+            // while its parent's digests are not heard.
+            let heard = self.gossip.parent_digest;
+            let leaf_quiet = !self.tree_relay()
+                && self.parent.is_some()
+                && heard != 0
+                && now.saturating_sub(heard) < LEAF_QUIET_US;
+            if self.unsettled(now) {
+                // Still settling: the digest waits for the set to settle (the interval
+                // stretches to hold it), it is not dropped.
+                let t = &mut self.gossip.trickle;
+                let settled = self.gossip.changed.saturating_add(SETTLE_US);
+                t.send_at = Some(settled);
+                t.end = t.end.max(settled);
+            } else if !leaf_quiet && !self.gossip.recon.is_empty() {
                 self.gossip.recon.start(now);
             }
         }
         if self.gossip.trickle.end <= now {
             let t = &mut self.gossip.trickle;
-            t.interval = (t.interval * 2).min(TRICKLE_MAX_US);
+            // After the restart check, straight to the longest interval (doubling from
+            // the shortest cost six digests per restart: a third of them at 50 nodes).
+            t.interval = TRICKLE_MAX_US;
             self.trickle_begin(now);
         }
         if self.gossip.receipt_due.is_some_and(|t| t <= now) {
             self.sign_receipt(now);
+        }
+        let epoch = self.epoch;
+        let mut matured = false;
+        for s in self.slots.iter_mut() {
+            if s.broadcast() && !s.reconciled() && matures_at(s, epoch) <= now {
+                s.mark_reconciled();
+                self.gossip.recon.insert(s.short());
+                matured = true;
+            }
+        }
+        if matured {
+            self.trickle_spread(now);
         }
         self.gossip.recon.handle_timeout(now);
         self.recon_events(now);
@@ -832,6 +940,16 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         if let Some(s) = self.gossip.recon.poll_timeout() {
             at(s);
+        }
+        let epoch = self.epoch;
+        if let Some(m) = self
+            .slots
+            .iter()
+            .filter(|s| s.broadcast() && !s.reconciled())
+            .map(|s| matures_at(s, epoch))
+            .min()
+        {
+            at(m);
         }
         at(self.epoch.saturating_add(REBASE_AFTER_US));
     }
@@ -897,11 +1015,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
             Due::Broadcast => {
                 let epoch = self.epoch;
-                let (life, rest) = body.split_first_mut()?;
+                // Entries are packed after room for the most lifetimes, then moved down
+                // next to the ones actually written.
+                let (head, rest) = body.split_at_mut(LIVES_ROOM);
                 let mut b = EntriesBuilder::new(rest);
                 let mut packed: Vec<usize, N> = Vec::new();
-                // Least and greatest lifetime left (minutes) of the packed entries.
-                let mut span: Option<(u64, u64)> = None;
+                let mut lives: Vec<u16, BROADCAST_MAX_ENTRIES> = Vec::new();
                 for (i, s) in self.slots.iter().enumerate() {
                     if !(s.relay() && s.next_try_us(epoch) <= now) {
                         continue;
@@ -909,35 +1028,40 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     let Some((r, bytes)) = self.store.find_short(s.short()) else {
                         continue;
                     };
-                    let left = (r.expires.saturating_sub(now) / MINUTE).min(255);
+                    let left = life_left(r.expires, now);
                     if is_receipt(r.kind) {
                         // A receipt (up to 244 bytes) goes alone in a Receipt frame, first
                         // when it is the first due entry, else in a later frame.
                         if packed.is_empty() {
                             // Nothing packed (and the builder unused from here): the body
                             // buffer takes the receipt instead.
-                            rest.get_mut(..bytes.len())?.copy_from_slice(bytes);
-                            *life = left as u8;
-                            let fb = body.get(..1 + bytes.len())?;
+                            body.get_mut(LIFE_LEN..LIFE_LEN + bytes.len())?
+                                .copy_from_slice(bytes);
+                            body.get_mut(..LIFE_LEN)?
+                                .copy_from_slice(&left.to_le_bytes());
+                            let fb = body.get(..LIFE_LEN + bytes.len())?;
                             let len = emit_other(header, FrameKind::Receipt, fb, buf)?;
                             let _ = packed.push(i);
                             return Some((len, Priority::Low, packed, 1));
                         }
                         continue;
                     }
-                    let (lo, hi) =
-                        span.map_or((left, left), |(lo, hi)| (lo.min(left), hi.max(left)));
-                    if hi - lo > LIFE_SPREAD_MIN {
-                        continue;
+                    if lives.is_full() {
+                        break;
                     }
                     if b.try_push(r.kind, bytes) {
                         let _ = packed.push(i);
-                        span = Some((lo, hi));
+                        let _ = lives.push(left);
                     }
                 }
                 let n = b.finish()?.as_bytes().len();
-                *life = span.map_or(0, |(lo, _)| lo) as u8;
-                let len = emit_other(header, BROADCAST, body.get(..1 + n)?, buf)?;
+                *head.first_mut()? = lives.len() as u8;
+                for (d, l) in head.get_mut(1..)?.chunks_exact_mut(LIFE_LEN).zip(&lives) {
+                    d.copy_from_slice(&l.to_le_bytes());
+                }
+                let at = 1 + LIFE_LEN * lives.len();
+                body.copy_within(LIVES_ROOM..LIVES_ROOM + n, at);
+                let len = emit_other(header, BROADCAST, body.get(..at + n)?, buf)?;
                 Some((len, Priority::Low, packed, 0))
             }
             Due::Acks | Due::Advert | Due::Items => None,
@@ -982,10 +1106,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         if s.tries() > 0 {
                             self.counters.confirm_waits += 1;
                             s.set_tries(s.tries() - 1);
-                            s.next_try = again;
+                            s.set_next_try(again);
                         } else {
                             s.state &= !RELAY;
-                            s.next_try = t;
+                            s.set_next_try(t);
                         }
                     }
                 }

@@ -115,13 +115,13 @@ pub mod store;
 pub use duty::{DutyCycle, DutyRule, Modulation};
 pub use gossip::{
     BATCH_HOLD_US, BROADCAST, BROADCAST_K, BROADCAST_TTL_US, CONFIRM_US, DIGEST_FRAME_LEN,
-    RECEIPT_HOLD_US, RECEIPT_IDS, RECEIPT_KIND, RECON_CAP, RELAY_WINDOW_US, Receipt,
+    MATURE_US, RECEIPT_HOLD_US, RECEIPT_IDS, RECEIPT_KIND, RECON_CAP, RELAY_WINDOW_US, Receipt,
     TRICKLE_MAX_US, TRICKLE_MIN_US, is_receipt, receipt_id,
 };
 pub use slot::MAX_TTL_US;
 pub use store::{MemStore, Record, Store, StoreError};
 
-use slot::{BCAST, MINUTE_US, PENDING, Slot, UPLINKED, minutes, ticks};
+use slot::{BCAST, MINUTE_US, PENDING, Slot, UPLINKED, seconds, ticks};
 
 use heapless::{Deque, Vec};
 
@@ -844,15 +844,15 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
             // gossip hooks: rebroadcasts, reconciliation and signed receipts.
             Body::Other { kind, bytes } if kind == gossip::BROADCAST => {
-                let Some(entries) = self.gossip_broadcast_body(bytes) else {
+                let Some((lives, entries)) = self.gossip_broadcast_body(bytes) else {
                     self.counters.malformed_frames += 1;
                     return;
                 };
-                if self.gossip.rx_life() == 0 {
-                    return;
-                }
-                for (kind, item) in entries.iter() {
-                    self.handle_item(now, sender, their_hops, hop_limit, true, kind, item);
+                for (i, (kind, item)) in entries.iter().enumerate() {
+                    // Each entry carries its own lifetime left; 0: expired on its way.
+                    if self.gossip_entry_life(lives, i) > 0 {
+                        self.handle_item(now, sender, their_hops, hop_limit, true, kind, item);
+                    }
                 }
             }
             Body::Other {
@@ -982,7 +982,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 .iter_mut()
                 .filter(|s| s.pending() && s.next_try_us(epoch) <= now)
             {
-                s.next_try = park;
+                s.set_next_try(park);
             }
             return None;
         };
@@ -1209,7 +1209,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         };
         s.state |= PENDING;
         s.set_tries(0);
-        s.next_try = t;
+        s.set_next_try(t);
         self.counters.taken_back += 1;
         if let Some(id) = self.store.find_short(short).map(|(r, _)| r.id) {
             self.store.take_back(&id);
@@ -1596,7 +1596,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             // The parent is back (or moved): retry parked items now.
             let t = ticks(epoch, now);
             for s in self.slots.iter_mut().filter(|s| s.pending()) {
-                s.next_try = s.next_try.min(t);
+                s.set_next_try(s.next_try().min(t));
                 s.set_tries(0);
             }
         }
@@ -1648,7 +1648,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             for s in self.slots.iter_mut().filter(|s| s.pending()) {
                 s.set_tries(0);
                 if !had_route {
-                    s.next_try = s.next_try.min(t);
+                    s.set_next_try(s.next_try().min(t));
                 }
             }
         }
@@ -1894,10 +1894,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         self.counters.item_tx += 1;
                         if s.tries() >= MAX_TRIES {
                             s.set_tries(0);
-                            s.next_try = ticks(epoch, now + PARK_US + timeout);
+                            s.set_next_try(ticks(epoch, now + PARK_US + timeout));
                             blame = true;
                         } else {
-                            s.next_try = ticks(epoch, now + (timeout << (s.tries() - 1)));
+                            s.set_next_try(ticks(epoch, now + (timeout << (s.tries() - 1))));
                         }
                     }
                 }
@@ -1952,7 +1952,7 @@ enum Due {
 fn slot_of(epoch: u64, now: u64, r: &Record, state: u8) -> Slot {
     let mut slot = Slot::new(
         r.id.short(),
-        minutes(epoch, r.expires),
+        seconds(epoch, r.expires),
         ticks(epoch, now),
         r.priority,
         r.hop_limit,

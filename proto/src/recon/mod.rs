@@ -26,9 +26,16 @@
 //!    ([`Reconciler::start`]). A neighbour B whose size, hash and sketch are equal stays
 //!    silent ([`Event::InSync`]).
 //! 2. Otherwise B XORs A's sketch into its own and decodes (1–2 differences resolve from the
-//!    digest alone). If it fails, B asks A for more power sums with **More** (`from..upto`,
-//!    sized from the set-size difference, then growing by half), and A answers with
-//!    **Extend** frames (at most 61 power sums per frame). B keeps one session at a time.
+//!    digest alone). If it fails, B answers with its own **Sketch** (its set size and power
+//!    sums `0..upto`, `upto` sized from the set-size difference and at least 6) and the roles
+//!    swap: A decodes, against its set as it is then. A failed decode asks for more power
+//!    sums with **More** (`from..upto`, growing by half), answered with **Extend** frames
+//!    (at most 61 power sums per frame). (B used to send the first More itself: one frame
+//!    more, and A's set had often changed by the time it came.) A More whose check byte no
+//!    longer matches the answering side's set (an item arrived meanwhile) is answered with
+//!    that side's whole current Sketch, which restarts the session on the new set (it used
+//!    to send a fresh digest, which the peer ignored while settling, and the session timed
+//!    out: 87 of 262 sessions on a 50-node run). Each side keeps one session at a time.
 //! 3. When B's decode succeeds (at most `upto` differences, the locator splits into distinct
 //!    roots that reproduce every power sum, and the set sizes agree), B knows each differing
 //!    element. Those in its own set A lacks: [`Event::Push`] (the driver sends the items to
@@ -490,9 +497,20 @@ impl<const CAP: usize> Reconciler<CAP> {
                 if to != self.me {
                     self.counters.not_for_us += 1;
                 } else if check != self.hash as u8 {
-                    // Our set changed since the digest the peer works from: start afresh.
+                    // Our set changed since the digest the peer works from: its power sums
+                    // would not add up with ours. Answer with our whole sketch as it is now
+                    // (with its set size), which restarts the peer's session on our
+                    // current set: a few power sums more than the Extend, where a fresh
+                    // digest cost a frame and a round trip (and was ignored while the peer
+                    // settled, which left the session to time out).
                     self.counters.stale_more += 1;
-                    self.start(now);
+                    self.answer(Answer {
+                        to: from,
+                        projection,
+                        next: 0,
+                        upto: usize::from(upto).min(CAP),
+                        sketch: true,
+                    });
                 } else if usize::from(first) < CAP {
                     self.answer(Answer {
                         to: from,
@@ -781,15 +799,17 @@ impl<const CAP: usize> Reconciler<CAP> {
                 }
                 let mine = self.count16();
                 let delta = usize::from(peer_count.abs_diff(mine));
-                if from_digest && peer_count > mine {
-                    // The peer holds more: it decodes (and pushes without a Want) from our
-                    // own power sums.
+                if from_digest {
+                    // The peer decodes from our own power sums (and pushes without a Want
+                    // what we lack): one frame instead of a More and its Extend, and the
+                    // peer adds them to its sums as they are then (a More could find its
+                    // set changed since its digest).
                     self.session = None;
                     self.answer(Answer {
                         to: peer,
                         projection,
                         next: 0,
-                        upto: next_capacity(0, delta).min(CAP),
+                        upto: next_capacity(have, delta).min(CAP),
                         sketch: true,
                     });
                     return;
