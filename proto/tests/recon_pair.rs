@@ -207,18 +207,17 @@ fn low_projection_collision_resolves_in_high() {
     assert_eq!(idle.frames, 1);
 }
 
-/// A lost Extend frame: the decoding side asks again after its timeout and still settles.
-#[test]
-fn lost_frame_is_asked_again() {
-    let mut st = 11;
+/// Two nodes whose sets differ by 5 + 5 ids (seeded), run up to A's More: A's digest → B,
+/// which cannot decode 10 differences from 2 power sums and answers with its own sketch (6
+/// power sums), from which A cannot decode 10 either. The More is returned undelivered.
+fn up_to_a_more(seed: u64) -> (Node, Node, Vec<u8>, u64) {
+    let mut st = seed;
     let base: Vec<u64> = (0..BASE).map(|_| splitmix(&mut st)).collect();
     let extra: Vec<u64> = (0..10).map(|_| splitmix(&mut st)).collect();
     let mut a = Node::new(1, base.iter().chain(&extra[..5]).copied());
     let mut b = Node::new(2, base.iter().chain(&extra[5..]).copied());
     let mut buf = [0u8; MAX_FRAME_LEN];
     a.r.start(0);
-    // Digest A → B; B cannot decode 10 differences from 2 power sums and answers with its
-    // own sketch (6 power sums); A cannot decode 10 from those either and asks for more.
     let n = a.r.poll_frame(0, &mut buf).unwrap();
     b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
     let n = b.r.poll_frame(0, &mut buf).unwrap();
@@ -226,7 +225,15 @@ fn lost_frame_is_asked_again() {
     a.r.handle_frame(0, b.addr, &buf[..n], a.shorts()).unwrap();
     let n = a.r.poll_frame(0, &mut buf).unwrap();
     assert_eq!(buf[0] & 0x0f, 1, "expected a More");
-    b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
+    (a, b, buf[..n].to_vec(), st)
+}
+
+/// A lost Extend frame: the decoding side asks again after its timeout and still settles.
+#[test]
+fn lost_frame_is_asked_again() {
+    let (mut a, mut b, more, _) = up_to_a_more(11);
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    b.r.handle_frame(0, a.addr, &more, b.shorts()).unwrap();
     // B's Extend is lost.
     assert!(b.r.poll_frame(0, &mut buf).is_some());
     assert!(b.r.poll_frame(0, &mut buf).is_none());
@@ -243,22 +250,11 @@ fn lost_frame_is_asked_again() {
 /// set: no fresh digest, no timeout, and the sets still settle.
 #[test]
 fn stale_more_is_answered_with_the_current_sketch() {
-    let mut st = 13;
-    let base: Vec<u64> = (0..BASE).map(|_| splitmix(&mut st)).collect();
-    let extra: Vec<u64> = (0..10).map(|_| splitmix(&mut st)).collect();
-    let mut a = Node::new(1, base.iter().chain(&extra[..5]).copied());
-    let mut b = Node::new(2, base.iter().chain(&extra[5..]).copied());
+    let (mut a, mut b, more, mut st) = up_to_a_more(13);
     let mut buf = [0u8; MAX_FRAME_LEN];
-    a.r.start(0);
-    let n = a.r.poll_frame(0, &mut buf).unwrap();
-    b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
-    let n = b.r.poll_frame(0, &mut buf).unwrap();
-    a.r.handle_frame(0, b.addr, &buf[..n], a.shorts()).unwrap();
-    let n = a.r.poll_frame(0, &mut buf).unwrap();
-    assert_eq!(buf[0] & 0x0f, 1, "expected a More");
     // B gains an item before the More reaches it.
     b.add(splitmix(&mut st));
-    b.r.handle_frame(0, a.addr, &buf[..n], b.shorts()).unwrap();
+    b.r.handle_frame(0, a.addr, &more, b.shorts()).unwrap();
     assert_eq!(b.r.counters().stale_more, 1);
     let n = b.r.poll_frame(0, &mut buf).unwrap();
     assert_eq!(buf[0] & 0x0f, 4, "expected B's current Sketch");
