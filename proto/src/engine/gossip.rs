@@ -229,6 +229,11 @@ fn life_left(expires: u64, now: u64) -> u16 {
     u16::try_from(expires.saturating_sub(now) / LIFE_UNIT_US).unwrap_or(u16::MAX)
 }
 
+/// A lifetime left from the wire, in µs.
+fn life_us(wire: &[u8; LIFE_LEN]) -> u64 {
+    u64::from(u16::from_le_bytes(*wire)) * LIFE_UNIT_US
+}
+
 /// Age (µs, from its origin) at which a broadcast entry joins the reconciled set. Younger
 /// ones are still spreading by rebroadcast (a relay holds one up to [`BATCH_HOLD_US`] plus
 /// its delay at every hop): counted, neighbours would differ on them most of the time and
@@ -243,6 +248,27 @@ fn matures_at(s: &Slot, epoch: u64) -> u64 {
     s.expires_us(epoch)
         .saturating_sub(BROADCAST_TTL_US)
         .saturating_add(MATURE_US)
+}
+
+/// Put a broadcast entry in the reconciled set if it is old enough and not there yet;
+/// whether it joined now.
+fn join_if_mature(recon: &mut Reconciler<RECON_CAP>, s: &mut Slot, epoch: u64, now: u64) -> bool {
+    if !s.broadcast() || s.reconciled() || matures_at(s, epoch) > now {
+        return false;
+    }
+    s.mark_reconciled();
+    recon.insert(s.short());
+    true
+}
+
+/// The next instant a slot changes by itself: a broadcast entry's maturity while it waits
+/// for it, else its expiry (which comes later).
+pub(super) fn slot_deadline(s: &Slot, epoch: u64) -> u64 {
+    if s.broadcast() && !s.reconciled() {
+        matures_at(s, epoch)
+    } else {
+        s.expires_us(epoch)
+    }
 }
 
 /// Whether an item belongs to the broadcast class (reaches every node): certifications.
@@ -467,13 +493,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.gossip = Gossip::new(self.config.addr);
         self.gossip.bridge_keys = keys;
         self.gossip.receipt_key = key;
-        let epoch = self.epoch;
-        for s in self.slots.iter_mut().filter(|s| s.broadcast()) {
-            if matures_at(s, epoch) <= now {
-                s.mark_reconciled();
-                self.gossip.recon.insert(s.short());
-            }
-        }
+        self.gossip_mature(now);
         self.trickle_reset(now);
     }
 
@@ -539,9 +559,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         // It joins the reconciled set once it is MATURE_US old (from its origin), at the
         // same second on every node; one that arrives older joins now (a late copy: the
         // set changed).
-        if matures_at(slot, self.epoch) <= now {
-            slot.mark_reconciled();
-            self.gossip.recon.insert(slot.short());
+        if join_if_mature(&mut self.gossip.recon, slot, self.epoch, now) {
             self.gossip.changed = now;
             self.trickle_spread(now);
         }
@@ -615,7 +633,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let life = lives
             .get(i * LIFE_LEN..)
             .and_then(|l| l.first_chunk::<LIFE_LEN>())
-            .map_or(0, |l| u64::from(u16::from_le_bytes(*l)) * LIFE_UNIT_US);
+            .map_or(0, life_us);
         self.gossip.rx_life = life;
         life
     }
@@ -758,7 +776,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.counters.bad_receipts += 1;
             return;
         };
-        let life = u64::from(u16::from_le_bytes(*life)) * LIFE_UNIT_US;
+        let life = life_us(life);
         if life == 0 {
             // Expired on its way: dropped everywhere by now.
             return;
@@ -883,20 +901,23 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.gossip.receipt_due.is_some_and(|t| t <= now) {
             self.sign_receipt(now);
         }
-        let epoch = self.epoch;
-        let mut matured = false;
-        for s in self.slots.iter_mut() {
-            if s.broadcast() && !s.reconciled() && matures_at(s, epoch) <= now {
-                s.mark_reconciled();
-                self.gossip.recon.insert(s.short());
-                matured = true;
-            }
-        }
-        if matured {
+        if self.gossip_mature(now) {
             self.trickle_spread(now);
         }
         self.gossip.recon.handle_timeout(now);
         self.recon_events(now);
+    }
+
+    /// Held broadcast entries that reached [`MATURE_US`] join the reconciled set (their
+    /// instants are among the slot timers of `poll_timeout`, [`slot_deadline`]); whether any
+    /// did.
+    fn gossip_mature(&mut self, now: u64) -> bool {
+        let (epoch, recon) = (self.epoch, &mut self.gossip.recon);
+        let mut joined = false;
+        for s in self.slots.iter_mut() {
+            joined |= join_if_mature(recon, s, epoch, now);
+        }
+        joined
     }
 
     /// Bridge: sign the queued ids into a receipt and store it (sent at once, then spread
@@ -940,16 +961,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         if let Some(s) = self.gossip.recon.poll_timeout() {
             at(s);
-        }
-        let epoch = self.epoch;
-        if let Some(m) = self
-            .slots
-            .iter()
-            .filter(|s| s.broadcast() && !s.reconciled())
-            .map(|s| matures_at(s, epoch))
-            .min()
-        {
-            at(m);
         }
         at(self.epoch.saturating_add(REBASE_AFTER_US));
     }

@@ -1038,7 +1038,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
         }
         for s in &self.slots {
-            at(s.expires_us(epoch));
+            at(gossip::slot_deadline(s, epoch));
         }
         self.gossip_timers(&mut at); // gossip hook
         t

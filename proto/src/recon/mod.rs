@@ -504,13 +504,7 @@ impl<const CAP: usize> Reconciler<CAP> {
                     // digest cost a frame and a round trip (and was ignored while the peer
                     // settled, which left the session to time out).
                     self.counters.stale_more += 1;
-                    self.answer(Answer {
-                        to: from,
-                        projection,
-                        next: 0,
-                        upto: usize::from(upto).min(CAP),
-                        sketch: true,
-                    });
+                    self.answer_sketch(from, projection, usize::from(upto));
                 } else if usize::from(first) < CAP {
                     self.answer(Answer {
                         to: from,
@@ -805,13 +799,7 @@ impl<const CAP: usize> Reconciler<CAP> {
                     // peer adds them to its sums as they are then (a More could find its
                     // set changed since its digest).
                     self.session = None;
-                    self.answer(Answer {
-                        to: peer,
-                        projection,
-                        next: 0,
-                        upto: next_capacity(have, delta).min(CAP),
-                        sketch: true,
-                    });
+                    self.answer_sketch(peer, projection, next_capacity(have, delta));
                     return;
                 }
                 let upto = next_capacity(have, delta).min(CAP);
@@ -890,6 +878,17 @@ impl<const CAP: usize> Reconciler<CAP> {
             from,
             upto,
         }));
+    }
+
+    /// Queue our whole sketch (set size and power sums `0..upto`) for `to`.
+    fn answer_sketch(&mut self, to: NodeAddr, projection: Projection, upto: usize) {
+        self.answer(Answer {
+            to,
+            projection,
+            next: 0,
+            upto: upto.min(CAP),
+            sketch: true,
+        });
     }
 
     /// Queue power sums for `a.to`, replacing what was still queued for it.
