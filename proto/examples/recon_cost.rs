@@ -7,7 +7,7 @@
 //! Prints, side by side in one process: decoding a 50-element difference (the work a node
 //! does once per reconciliation), against the baseline of computing a capacity-64 sketch of a
 //! 2000-id set from scratch (what a non-incremental design would pay per session), the
-//! incremental insert, and the number of GF(2³²) multiplications — the unit of the MCU
+//! incremental insert, and the number of GF(2²⁴) multiplications — the unit of the MCU
 //! estimate (see the README for cycles per multiplication on a Cortex-M4).
 //! The byte costs are printed by `cargo nextest run -p toile-proto --features std
 //! -E 'binary(recon_pair)' --no-capture`.
@@ -55,7 +55,9 @@ fn main() {
     // Decode of d = 50 at capacity 50 (exact) and 64 (slack, as after growing by half).
     let mut rows = std::vec::Vec::new();
     for (d, c) in [(50usize, 50usize), (50, 64), (20, 24), (100, 100)] {
-        let elems: std::vec::Vec<u32> = (0..d).map(|_| splitmix(&mut st) as u32 | 1).collect();
+        let elems: std::vec::Vec<u32> = (0..d)
+            .map(|_| (splitmix(&mut st) as u32 & gf::MASK) | 1)
+            .collect();
         let mut sums = vec![0u32; c];
         for &e in &elems {
             sketch::toggle(&mut sums, e);

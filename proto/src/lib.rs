@@ -18,8 +18,8 @@
 //!   Noise transport messages over USB serial, BLE and TCP.
 //! - [`engine`]: the sans-IO relay engine (store and forward towards bridges, custody,
 //!   duty cycle, channel access) over a [`engine::Store`].
-//! - [`recon`]: set reconciliation between neighbours (PinSketch over GF(2³²)): an idle
-//!   check of one 23-byte frame, about 4–7 bytes per differing item.
+//! - [`recon`]: set reconciliation between neighbours (PinSketch over GF(2²⁴)): an idle
+//!   check of one 21-byte frame, about 3–10 bytes per differing item between two nodes.
 //! - [`fuzz`]: one plain function per decoder, driven by cargo-fuzz and replayed from a corpus
 //!   by the ordinary test suite.
 //!

@@ -744,7 +744,7 @@ fn an_item_lost_after_custody_is_recovered_by_reconciliation() {
     assert_eq!(pushed, 1, "exactly the lost item is pushed");
     assert!(m.nodes[1].item(&id).is_some(), "the bridge holds it again");
     assert!(
-        frames.iter().sum::<usize>() <= 23 + 12,
+        frames.iter().sum::<usize>() <= 21 + 12,
         "one differing item costs ≤ 12 bytes beyond the check: {frames:?}"
     );
     m.nodes[1].handle_uplink(m.now, true);
@@ -887,9 +887,9 @@ fn a_node_back_from_a_crash_catches_up_by_reconciliation() {
         - before;
     let digests: u64 = m.nodes.iter().map(|n| n.counters().digest_tx).sum();
     assert!(digests >= 1);
-    // The idle check is one 23-byte frame; what the session cost beyond the digests, per
+    // The idle check is one 21-byte frame; what the session cost beyond the digests, per
     // missing item, is printed (B6 asks <= 12 B; see the README for the measured figure).
-    assert_eq!(m.nodes[0].idle_check_bytes(), 23);
+    assert_eq!(m.nodes[0].idle_check_bytes(), 21);
     std::println!(
         "catch-up: {recon} reconciliation bytes for {} missing items ({:.1} B/item)",
         ids.len(),

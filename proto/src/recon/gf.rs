@@ -1,18 +1,27 @@
-//! Arithmetic in GF(2³²) = GF(2)[x] / (x³² + x⁷ + x³ + x² + 1).
+//! Arithmetic in GF(2²⁴) = GF(2)[x] / (x²⁴ + x⁴ + x³ + x + 1), elements held in the low
+//! 24 bits of a `u32`.
+//!
+//! 24 bits, not 32: every power sum on air costs 3 bytes instead of 4 (a sketch answer of
+//! six power sums is 28 bytes, not 34), and the collisions it adds are rare and caught (see
+//! the [module doc](super)).
 //!
 //! Written by hand: no maintained pure-Rust `no_std` crate offers a binary field of this size
 //! (minisketch-rs wraps the C++ library, which cannot run on the boards), and the whole field
 //! is three small functions. Multiplication uses a 4-bit window (a 16-entry table of the
-//! multiples of `a`, then 8 shift-and-add steps), which on a 32-bit MCU costs about 60
+//! multiples of `a`, then 6 shift-and-add steps), which on a 32-bit MCU costs about 50
 //! instructions and needs no 64-bit carry-less multiply instruction. No table is kept in RAM
 //! or flash beyond the 16-entry reduction table below.
 
-/// The low 32 bits of the field's modulus x³² + x⁷ + x³ + x² + 1 (irreducible, checked by
-/// the tests with Rabin's test).
-pub const MODULUS: u32 = 0x8d;
+/// Bits of a field element.
+pub const BITS: u32 = 24;
+/// The elements' bits.
+pub const MASK: u32 = (1 << BITS) - 1;
+/// The low 24 bits of the field's modulus x²⁴ + x⁴ + x³ + x + 1 (irreducible, checked by
+/// the tests with Rabin's test; minisketch's choice for 24-bit elements).
+pub const MODULUS: u32 = 0x1b;
 
-/// `RED[t]` = t(x)·x³² mod the modulus, for a 4-bit `t` (the carry-less product t × 0x8d;
-/// it has at most 11 bits so it needs no further reduction).
+/// `RED[t]` = t(x)·x²⁴ mod the modulus, for a 4-bit `t` (the carry-less product t × 0x1b;
+/// it has at most 8 bits so it needs no further reduction).
 const RED: [u32; 16] = {
     let mut t = [0u32; 16];
     let mut i = 0;
@@ -34,12 +43,13 @@ const RED: [u32; 16] = {
 /// a·x mod the modulus.
 #[inline]
 const fn xtime(a: u32) -> u32 {
-    (a << 1) ^ (MODULUS & (a >> 31).wrapping_neg())
+    ((a << 1) & MASK) ^ (MODULUS & ((a >> (BITS - 1)) & 1).wrapping_neg())
 }
 
-/// Field multiplication.
+/// Field multiplication of two elements (only their low 24 bits count).
 #[inline]
 pub fn mul(a: u32, b: u32) -> u32 {
+    let a = a & MASK;
     let mut t = [0u32; 16];
     let mut j = 1;
     while j < 16 {
@@ -48,10 +58,10 @@ pub fn mul(a: u32, b: u32) -> u32 {
         j += 1;
     }
     let mut r = 0u32;
-    let mut k = 8;
+    let mut k = BITS / 4;
     while k > 0 {
         k -= 1;
-        r = (r << 4) ^ RED[(r >> 28) as usize];
+        r = ((r << 4) & MASK) ^ RED[((r >> (BITS - 4)) & 15) as usize];
         r ^= t[((b >> (4 * k)) & 15) as usize];
     }
     r
@@ -63,11 +73,14 @@ pub fn sqr(a: u32) -> u32 {
     mul(a, a)
 }
 
-/// Multiplicative inverse (a^(2³² − 2)); `inv(0)` is 0. 61 multiplications.
+/// Multiplications [`inv`] costs.
+pub const INV_MULTS: u64 = 2 * (BITS as u64 - 2) + 1;
+
+/// Multiplicative inverse (a^(2²⁴ − 2)); `inv(0)` is 0. [`INV_MULTS`] multiplications.
 pub fn inv(a: u32) -> u32 {
-    // r = a^(2^k − 1), k = 1..=31, then one squaring gives a^(2^32 − 2).
+    // r = a^(2^k − 1), k = 1..=23, then one squaring gives a^(2^24 − 2).
     let mut r = a;
-    for _ in 1..31 {
+    for _ in 1..BITS - 1 {
         r = mul(sqr(r), a);
     }
     sqr(r)
@@ -97,8 +110,10 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
-            let y = x.rotate_left(11) ^ 0x5bd1_e995;
+            let y = (x.rotate_left(11) ^ 0x5bd1_e995) & MASK;
+            let x = x & MASK;
             assert_eq!(mul(x, y), mul_ref(x, y));
+            assert!(mul(x, y) <= MASK);
             assert_eq!(mul(x, y), mul(y, x));
         }
         assert_eq!(mul(0, 0x1234), 0);
@@ -107,7 +122,7 @@ mod tests {
 
     #[test]
     fn inverse() {
-        for a in [1u32, 2, 3, 0x8d, 0xffff_ffff, 0x1234_5678, 0x8000_0000] {
+        for a in [1u32, 2, 3, 0x1b, MASK, 0x12_3456, 0x80_0000] {
             assert_eq!(mul(a, inv(a)), 1, "{a:#x}");
         }
         assert_eq!(inv(0), 0);
@@ -124,21 +139,26 @@ mod tests {
 
     #[test]
     fn modulus_is_irreducible() {
-        // Rabin's test for degree 32 (only prime divisor 2): x^(2^32) = x mod p and
-        // gcd(x^(2^16) − x, p) = 1.
+        // Rabin's test for degree 24 (prime divisors 2 and 3): x^(2^24) = x mod p, and
+        // gcd(x^(2^12) − x, p) = gcd(x^(2^8) − x, p) = 1.
         let mut x = 2u32;
-        let mut x16 = 0;
-        for k in 1..=32 {
+        let mut partial = [0u32; 2];
+        for k in 1..=BITS {
             x = sqr(x);
-            if k == 16 {
-                x16 = x;
+            if k == BITS / 2 {
+                partial[0] = x;
+            }
+            if k == BITS / 3 {
+                partial[1] = x;
             }
         }
         assert_eq!(x, 2);
-        let (mut a, mut b) = ((1u64 << 32) | u64::from(MODULUS), u64::from(x16 ^ 2));
-        while b != 0 {
-            (a, b) = (b, poly_mod(a, b));
+        for xk in partial {
+            let (mut a, mut b) = ((1u64 << BITS) | u64::from(MODULUS), u64::from(xk ^ 2));
+            while b != 0 {
+                (a, b) = (b, poly_mod(a, b));
+            }
+            assert_eq!(a, 1);
         }
-        assert_eq!(a, 1);
     }
 }

@@ -2,24 +2,27 @@
 //!
 //! Two neighbours learn which items (by [`ShortId`]) one has and the other lacks, paying in
 //! airtime for the *difference*, not for the backlog: an idle "are we in sync?" check is one
-//! 23-byte frame, and each differing item costs about 4 bytes of power sums plus 3 bytes of
+//! 21-byte frame, and each differing item costs about 3 bytes of power sums plus 3 bytes of
 //! "want" when the asking side lacks it (goal B6: ≤ 12 bytes per differing item, ≤ 24 bytes
 //! for the idle check).
 //!
 //! ## How
 //! Each node keeps, **incrementally** (O(`CAP`) field multiplications per insert or remove,
 //! no iteration over the store), a PinSketch of its set of ids: the odd power sums
-//! `s₁, s₃, …, s₂CAP₋₁` of its ids projected to GF(2³²) ([`gf`], [`sketch`]), in two
-//! projections ([`Projection`]: the low and the high 32 bits of the id), plus the set size and
+//! `s₁, s₃, …, s₂CAP₋₁` of its ids projected to GF(2²⁴) ([`gf`], [`sketch`]), in two
+//! projections ([`Projection`]: bits 23..0 and bits 55..32 of the id), plus the set size and
 //! a 64-bit additive set hash (Σ mix(id) mod 2⁶⁴). The sketch of the symmetric difference of
 //! two sets is the XOR of their sketches, and a sketch of capacity `c` (its first `c` power
 //! sums) decodes any difference of at most `c` elements; a longer sketch is the shorter one
 //! extended, so a failed decode costs nothing but the power sums still missing.
 //!
-//! 32-bit elements (not the 64-bit ids) halve the bytes per difference; two distinct ids with
-//! equal low halves (≈ n²/2³³ per pair of sets: 0.2 % at 2 × 2000 ids) would hide from each
-//! other, which the 64-bit set hash detects ("sketches equal, hashes differ"); the pair then
-//! reconciles in the high projection. Ids are content hashes, so both halves are uniform.
+//! 24-bit elements (not the 64-bit ids) cost 3 bytes per power sum (32-bit ones cost 4, and
+//! 2 bytes more per digest). Two ids with equal projections cancel in a sketch; that is
+//! harmless while both sides hold both. It matters only when one of them is in the
+//! difference (≈ d × 2n / 2²⁴ per session: 0.02 % per differing item at 2 × 2000 ids), and
+//! then the sizes or the 64-bit set hash disagree with the decode ("sketches equal, hashes
+//! differ", or a decode the set sizes refute); the pair then reconciles in the high
+//! projection. Ids are content hashes, so both projections are uniform.
 //!
 //! ## Protocol (body of a [`FrameKind::Reconcile`] frame; A checks, B answers)
 //! 1. A broadcasts a **Digest** (set size, set hash, capacity-2 sketch) when its driver asks
@@ -39,7 +42,7 @@
 //! 3. When B's decode succeeds (at most `upto` differences, the locator splits into distinct
 //!    roots that reproduce every power sum, and the set sizes agree), B knows each differing
 //!    element. Those in its own set A lacks: [`Event::Push`] (the driver sends the items to
-//!    A). The rest B lacks: B sends **Want** (24-bit prefixes of the elements), and A answers
+//!    A). The rest B lacks: B sends **Want** (the elements), and A answers
 //!    with [`Event::Push`] for each of its ids that matches.
 //! 4. A decode that succeeds but disagrees with the set sizes (a projection collision, or a
 //!    set that changed during the session) restarts once in the other projection. Nothing is
@@ -53,10 +56,13 @@
 //!
 //! | type | body | bytes |
 //! |---|---|---|
-//! | 0 Digest | count `u16` (saturating), hash `u64`, s₁ `u32`, s₃ `u32` | 19 (frame 23) |
+//! | 0 Digest | count `u16` (saturating), hash `u64`, s₁, s₃ (3 bytes each) | 17 (frame 21) |
 //! | 1 More | to `u16`, check `u8` (low byte of the digest hash), from `u8`, upto `u8` | 6 (frame 10) |
-//! | 2 Extend | to `u16`, offset `u8`, power sums `u32` × n (n ≥ 1, offset + n ≤ 255) | 4 + 4n |
-//! | 3 Want | to `u16`, element prefixes 3 bytes × n (n ≥ 1) | 3 + 3n |
+//! | 2 Extend | to `u16`, offset `u8`, power sums 3 bytes × n (n ≥ 1, offset + n ≤ 255) | 4 + 3n |
+//! | 3 Want | to `u16`, elements 3 bytes × n (n ≥ 1) | 3 + 3n |
+//! | 4 Sketch | to `u16`, count `u16`, check `u8` (low byte of the set hash), power sums 3 bytes × n (1 ≤ n ≤ 255) | 6 + 3n |
+//!
+//! A field element (power sum or element) is 3 bytes, little-endian.
 //!
 //! `from`, `upto` and `offset` index the odd power sums (index i holds s₂ᵢ₊₁).
 //!
@@ -87,9 +93,9 @@ pub use wire::{Message, Prefixes, ReconRepr, Syndromes};
 /// Which 32 bits of a [`ShortId`] are reconciled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Projection {
-    /// Bits 31..0 (digests always use this one).
+    /// Bits 23..0 (digests always use this one).
     Low,
-    /// Bits 63..32: the fallback when the low halves of two ids collide.
+    /// Bits 55..32: the fallback when two ids collide in the low one.
     High,
 }
 
@@ -97,8 +103,8 @@ impl Projection {
     /// The field element of `id` in this projection (0 means "not representable").
     pub const fn of(self, id: ShortId) -> u32 {
         match self {
-            Self::Low => id.0 as u32,
-            Self::High => (id.0 >> 32) as u32,
+            Self::Low => id.0 as u32 & gf::MASK,
+            Self::High => (id.0 >> 32) as u32 & gf::MASK,
         }
     }
     const fn index(self) -> usize {
@@ -338,7 +344,7 @@ impl<const CAP: usize> Reconciler<CAP> {
         &self.counters
     }
 
-    /// Queue an "are we in sync?" digest (one 23-byte frame). Idempotent while one waits.
+    /// Queue an "are we in sync?" digest (one 21-byte frame). Idempotent while one waits.
     pub fn start(&mut self, _now: u64) {
         if !self.out.iter().any(|o| *o == Outgoing::Digest) {
             self.push_out(Outgoing::Digest);

@@ -1,4 +1,4 @@
-//! PinSketch over GF(2³²): odd power sums of a set of nonzero 32-bit elements, and the decoder
+//! PinSketch over GF(2²⁴): odd power sums of a set of nonzero 24-bit elements, and the decoder
 //! that recovers a set of at most `c` elements from `c` of its power sums (Berlekamp–Massey
 //! for the error locator, then the Berlekamp trace algorithm for its roots, as in
 //! minisketch). Written by hand for the reasons given in [`super::gf`]; every step works in
@@ -10,7 +10,7 @@
 
 use heapless::Vec;
 
-use super::gf::{inv, mul, sqr};
+use super::gf::{BITS, INV_MULTS, MASK, inv, mul, sqr};
 
 /// Why a sketch did not decode. Both mean "more differences than the sketch's capacity" (or
 /// an inconsistent sketch); the caller asks for more power sums.
@@ -63,15 +63,16 @@ impl Field {
         sqr(a)
     }
     fn inv(&mut self, a: u32) -> u32 {
-        self.mults += 61;
+        self.mults += INV_MULTS;
         inv(a)
     }
 }
 
 /// Toggle `x` in the sketch `syn` (`syn[i] ^= x^(2i+1)`): adding and removing are the same
-/// operation. Costs `syn.len()` multiplications. `x = 0` changes nothing (0 is not
-/// representable in a sketch).
+/// operation. Costs `syn.len()` multiplications. Only the low 24 bits of `x` count; `x = 0`
+/// changes nothing (0 is not representable in a sketch).
 pub fn toggle(syn: &mut [u32], x: u32) {
+    let x = x & MASK;
     let x2 = sqr(x);
     let mut p = x;
     for s in syn.iter_mut() {
@@ -273,22 +274,25 @@ fn find_roots<const CAP: usize>(
             beta_state ^= beta_state << 13;
             beta_state ^= beta_state >> 17;
             beta_state ^= beta_state << 5;
-            let beta = beta_state;
+            let beta = beta_state & MASK;
+            if beta == 0 {
+                continue;
+            }
             let fl = arena.get(start..start + k).ok_or(bad)?;
-            // t = Tr(βx) mod f = Σ_{i<32} (βx)^(2^i) mod f.
+            // t = Tr(βx) mod f = Σ_{i<24} (βx)^(2^i) mod f.
             let gk = g.get_mut(..k).ok_or(bad)?;
             gk.iter_mut().for_each(|v| *v = 0);
             *gk.get_mut(1).ok_or(bad)? = beta;
             let tk = t.get_mut(..k).ok_or(bad)?;
             tk.copy_from_slice(gk);
-            for _ in 1..32 {
+            for _ in 1..BITS {
                 sqr_mod(f, gk, fl, sq)?;
                 for (ti, gi) in tk.iter_mut().zip(gk.iter()) {
                     *ti ^= *gi;
                 }
             }
             if first {
-                // (βx)^(2^32) = βx mod f iff f divides x^(2^32) − x, i.e. f splits into
+                // (βx)^(2^24) = βx mod f iff f divides x^(2^24) − x, i.e. f splits into
                 // distinct linear factors: otherwise it is no set of elements.
                 first = false;
                 sqr_mod(f, gk, fl, sq)?;

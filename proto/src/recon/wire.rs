@@ -22,8 +22,8 @@ const KIND_MASK: u8 = 0x0f;
 
 /// Longest body: what a radio frame leaves after its header.
 pub const MAX_BODY_LEN: usize = MAX_FRAME_LEN - HEADER_LEN;
-/// Body length of a digest (19 bytes: a 23-byte radio frame).
-pub const DIGEST_LEN: usize = 19;
+/// Body length of a digest (17 bytes: a 21-byte radio frame).
+pub const DIGEST_LEN: usize = 17;
 /// Body length of a More request.
 pub const MORE_LEN: usize = 6;
 /// Bytes before the power sums of an Extend.
@@ -32,12 +32,12 @@ pub const EXTEND_HEADER: usize = 4;
 pub const SKETCH_HEADER: usize = 6;
 /// Bytes before the prefixes of a Want.
 pub const WANT_HEADER: usize = 3;
-/// Bytes of one power sum on air.
-pub const SYNDROME_LEN: usize = 4;
-/// Bytes of one wanted-element prefix on air (the low 24 bits of the projected element).
+/// Bytes of one power sum (one field element, [`super::gf`]) on air.
+pub const SYNDROME_LEN: usize = 3;
+/// Bytes of one wanted element on air (the whole projected element).
 pub const PREFIX_LEN: usize = 3;
-/// Mask of the bits of a projected element a Want carries.
-pub const PREFIX_MASK: u32 = 0x00ff_ffff;
+/// Mask of the bits of a projected element a Want carries (all of them).
+pub const PREFIX_MASK: u32 = super::gf::MASK;
 
 /// A sequence of `W`-byte little-endian values, either checked wire bytes or values to emit.
 #[derive(Debug, Clone, Copy)]
@@ -170,6 +170,12 @@ pub enum ReconRepr<'a> {
     },
 }
 
+/// A 3-byte little-endian field element.
+fn u24(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
+    let [a, b, c] = *r.array::<3>()?;
+    Ok(u32::from_le_bytes([a, b, c, 0]))
+}
+
 impl<'a> ReconRepr<'a> {
     /// Parse untrusted bytes. The whole buffer must be the message.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
@@ -194,7 +200,7 @@ impl<'a> ReconRepr<'a> {
             kind::DIGEST => Self::Digest {
                 count: r.u16_le()?,
                 hash: r.u64_le()?,
-                sketch: [r.u32_le()?, r.u32_le()?],
+                sketch: [u24(&mut r)?, u24(&mut r)?],
             },
             kind::MORE => {
                 let to = NodeAddr(r.u16_le()?);
@@ -298,8 +304,9 @@ impl<'a> ReconRepr<'a> {
                 s.put(&[kind::DIGEST]);
                 s.put(&count.to_le_bytes());
                 s.put(&hash.to_le_bytes());
-                s.put(&sketch[0].to_le_bytes());
-                s.put(&sketch[1].to_le_bytes());
+                for v in sketch {
+                    s.put(v.to_le_bytes().get(..SYNDROME_LEN).unwrap_or(&[]));
+                }
             }
             Self::More {
                 to,
@@ -330,7 +337,7 @@ impl<'a> ReconRepr<'a> {
                 s.put(&to.0.to_le_bytes());
                 s.put(&[*offset]);
                 for v in syndromes.iter() {
-                    s.put(&v.to_le_bytes());
+                    s.put(v.to_le_bytes().get(..SYNDROME_LEN).unwrap_or(&[]));
                 }
             }
             Self::Sketch {
@@ -348,7 +355,7 @@ impl<'a> ReconRepr<'a> {
                 s.put(&count.to_le_bytes());
                 s.put(&[*check]);
                 for v in syndromes.iter() {
-                    s.put(&v.to_le_bytes());
+                    s.put(v.to_le_bytes().get(..SYNDROME_LEN).unwrap_or(&[]));
                 }
             }
             Self::Want {
