@@ -8,8 +8,8 @@
 //! Written by hand: no maintained pure-Rust `no_std` crate offers a binary field of this size
 //! (minisketch-rs wraps the C++ library, which cannot run on the boards), and the whole field
 //! is three small functions. Multiplication uses a 4-bit window (a 16-entry table of the
-//! multiples of `a`, then 6 shift-and-add steps), which on a 32-bit MCU costs about 50
-//! instructions and needs no 64-bit carry-less multiply instruction. No table is kept in RAM
+//! multiples of `a`, then 6 shift-and-add steps): 109 branch-free instructions on thumbv7em
+//! (see the README), and no 64-bit carry-less multiply instruction. No table is kept in RAM
 //! or flash beyond the 16-entry reduction table below.
 
 /// Bits of a field element.

@@ -90,7 +90,7 @@ use crate::radio::{HEADER_LEN, MAX_FRAME_LEN, NodeAddr};
 pub use sketch::{DecodeFailure, Workspace};
 pub use wire::{Message, Prefixes, ReconRepr, Syndromes};
 
-/// Which 32 bits of a [`ShortId`] are reconciled.
+/// Which 24 bits of a [`ShortId`] are reconciled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Projection {
     /// Bits 23..0 (digests always use this one).

@@ -128,7 +128,8 @@ impl<T: AsRef<[u8]>> Message<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReconRepr<'a> {
     /// "Are we in sync?": the sender's set size (saturating), 64-bit set hash, and its
-    /// capacity-2 sketch in projection 0. Answered only on mismatch.
+    /// capacity-2 sketch in projection 0 (3 bytes per power sum on air). Answered only on
+    /// mismatch.
     Digest {
         count: u16,
         hash: u64,
