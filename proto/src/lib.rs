@@ -19,7 +19,7 @@
 //! - [`engine`]: the sans-IO relay engine (store and forward towards bridges, custody,
 //!   duty cycle, channel access) over a [`engine::Store`].
 //! - [`recon`]: set reconciliation between neighbours (PinSketch over GF(2²⁴)): an idle
-//!   check of one 21-byte frame, about 3–10 bytes per differing item between two nodes.
+//!   check of one 21-byte frame, at most 10 bytes per differing item between two nodes.
 //! - [`fuzz`]: one plain function per decoder, driven by cargo-fuzz and replayed from a corpus
 //!   by the ordinary test suite.
 //!
