@@ -1152,21 +1152,12 @@ fn children_of_a_bridge_send_items_in_their_own_slot() {
 
 /// An advert from `sender` at `hops` from a bridge.
 fn advert(sender: u16, hops: u8) -> Vec<u8> {
-    use toile_proto::radio::{Body, Flags, FrameKind, FrameRepr, Header};
-    let repr = FrameRepr {
-        header: Header {
-            flags: Flags::from_bits(hops).unwrap(),
-            hop_limit: 0,
-            sender: NodeAddr(sender),
-        },
-        body: Body::Other {
-            kind: FrameKind::BridgeAdvert,
-            bytes: &[],
-        },
-    };
-    let mut buf = [0u8; MAX_FRAME_LEN];
-    let n = repr.emit(&mut buf).unwrap();
-    buf[..n].to_vec()
+    frame_with(
+        sender,
+        hops,
+        toile_proto::radio::FrameKind::BridgeAdvert,
+        &[],
+    )
 }
 
 /// Run one engine alone (nobody hears it) until `until`: timers fire, frames go out and are
@@ -1244,25 +1235,12 @@ fn items_frame(sender: u16, hops: u8, item: &[u8]) -> Vec<u8> {
 
 /// A custody forward from `sender` (advertising `hops`) to `to`, carrying `item`.
 fn forward_frame(sender: u16, hops: u8, to: u16, item: &[u8]) -> Vec<u8> {
-    use toile_proto::radio::{Body, Flags, FrameRepr, Header};
     let entries = items_frame(sender, hops, item);
     let mut body = to.to_le_bytes().to_vec();
     body.push(0); // no piggybacked acks
     body.extend_from_slice(&entries[toile_proto::radio::HEADER_LEN..]);
-    let repr = FrameRepr {
-        header: Header {
-            flags: Flags::from_bits(hops).unwrap(),
-            hop_limit: 5,
-            sender: NodeAddr(sender),
-        },
-        body: Body::Other {
-            kind: toile_proto::engine::FORWARD,
-            bytes: &body,
-        },
-    };
-    let mut buf = [0u8; MAX_FRAME_LEN];
-    let n = repr.emit(&mut buf).unwrap();
-    buf[..n].to_vec()
+    // Hop limit 5: a node takes custody only of what may travel on.
+    limited_frame(sender, hops, 5, toile_proto::engine::FORWARD, &body)
 }
 
 #[test]
@@ -1434,11 +1412,22 @@ fn reconciliation_counts_a_certification_once_it_is_ten_minutes_old() {
 
 /// A frame of `kind` from `sender` (advertising `hops`) with this body.
 fn frame_with(sender: u16, hops: u8, kind: toile_proto::radio::FrameKind, body: &[u8]) -> Vec<u8> {
+    limited_frame(sender, hops, 0, kind, body)
+}
+
+/// [`frame_with`] with a hop limit.
+fn limited_frame(
+    sender: u16,
+    hops: u8,
+    hop_limit: u8,
+    kind: toile_proto::radio::FrameKind,
+    body: &[u8],
+) -> Vec<u8> {
     use toile_proto::radio::{Body, Flags, FrameRepr, Header};
     let repr = FrameRepr {
         header: Header {
             flags: Flags::from_bits(hops).unwrap(),
-            hop_limit: 0,
+            hop_limit,
             sender: NodeAddr(sender),
         },
         body: Body::Other { kind, bytes: body },
