@@ -1150,6 +1150,77 @@ fn children_of_a_bridge_send_items_in_their_own_slot() {
     assert!(item_frames >= 2, "both children sent items");
 }
 
+#[test]
+fn a_payment_lifetime_runs_from_its_origin_across_hops() {
+    // R(1) is one hop from the bridge B(2). A(0) hands R a payment with 10 minutes left:
+    // R keeps it no longer, and R's own forward passes on what is left (not a new day).
+    let mut r = engine(1, false);
+    let mut now = 0;
+    r.handle_frame(now, RxMeta::default(), &advert(2, 0));
+    assert_eq!(r.route_hops(), Some(1));
+    let pay = payment(970);
+    let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &pay)
+        .unwrap()
+        .id();
+    r.handle_frame(
+        now,
+        RxMeta::default(),
+        &forward_frame_life(0, 2, 1, &pay, 600),
+    );
+    assert!(r.is_pending(&id), "custody taken");
+    // R's forwards to the bridge (nobody hears them): each carries the lifetime left.
+    let mut lives = Vec::new();
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    while let Some(t) = r.poll_timeout().filter(|t| *t < 9 * MINUTE) {
+        now = now.max(t);
+        r.handle_timeout(now);
+        if let Some(tx) = r.poll_transmit(now, false, &mut buf) {
+            if let Ok(f) = toile_proto::radio::FrameRepr::parse(&buf[..tx.len])
+                && let toile_proto::radio::Body::Other { kind, bytes } = f.body
+                && kind == toile_proto::engine::FORWARD
+            {
+                // next hop (2), ack count, acks, entry count, lifetimes (u24 each), entries
+                let at = 3 + 8 * usize::from(bytes[2]);
+                assert_eq!(bytes[at], 1, "one entry");
+                let life = u32::from_le_bytes([bytes[at + 1], bytes[at + 2], bytes[at + 3], 0]);
+                lives.push((now, life));
+            }
+            now += r.config().modulation.time_on_air_us(tx.len);
+            r.handle_tx_done(now);
+        }
+        while r.poll_event().is_some() {}
+    }
+    assert!(!lives.is_empty(), "R forwarded it");
+    for &(t, life) in &lives {
+        // 600 s from when R got it (at 0), rounded up to the second.
+        let left = (600_000_000 - t).div_ceil(1_000_000);
+        assert_eq!(u64::from(life), left, "sent at {t} µs");
+    }
+    // At 10 minutes it is gone (expired), a day before its whole lifetime.
+    r.handle_timeout(10 * MINUTE + 1_000_000);
+    let mut expired = false;
+    while let Some(ev) = r.poll_event() {
+        expired |= matches!(ev, Event::Expired { id: x } if x == id);
+    }
+    assert!(
+        expired && r.item(&id).is_none(),
+        "expired with its origin's lifetime"
+    );
+    // An entry that arrives with no time left is neither taken nor acked.
+    let late = payment(971);
+    let late_id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &late)
+        .unwrap()
+        .id();
+    now = 11 * MINUTE;
+    r.handle_frame(
+        now,
+        RxMeta::default(),
+        &forward_frame_life(0, 2, 1, &late, 0),
+    );
+    assert!(r.item(&late_id).is_none(), "expired on its way: not taken");
+    assert_eq!(r.counters().malformed_frames, 0, "a well-formed frame");
+}
+
 /// An advert from `sender` at `hops` from a bridge.
 fn advert(sender: u16, hops: u8) -> Vec<u8> {
     frame_with(
@@ -1233,11 +1304,19 @@ fn items_frame(sender: u16, hops: u8, item: &[u8]) -> Vec<u8> {
     buf[..n].to_vec()
 }
 
-/// A custody forward from `sender` (advertising `hops`) to `to`, carrying `item`.
+/// A custody forward from `sender` (advertising `hops`) to `to`, carrying `item` with a whole
+/// day of lifetime left.
 fn forward_frame(sender: u16, hops: u8, to: u16, item: &[u8]) -> Vec<u8> {
+    forward_frame_life(sender, hops, to, item, 24 * 3600)
+}
+
+/// A custody forward carrying `item` with `secs` seconds of lifetime left.
+fn forward_frame_life(sender: u16, hops: u8, to: u16, item: &[u8], secs: u32) -> Vec<u8> {
     let entries = items_frame(sender, hops, item);
     let mut body = to.to_le_bytes().to_vec();
     body.push(0); // no piggybacked acks
+    body.push(1); // one entry, its lifetime left (u24)
+    body.extend_from_slice(&secs.to_le_bytes()[..toile_proto::engine::FORWARD_LIFE_LEN]);
     body.extend_from_slice(&entries[toile_proto::radio::HEADER_LEN..]);
     // Hop limit 5: a node takes custody only of what may travel on.
     limited_frame(sender, hops, 5, toile_proto::engine::FORWARD, &body)

@@ -41,7 +41,7 @@
 //!   over 7 hours). Whole minutes on air (the least of a frame's entries) and in the index
 //!   left neighbours' sets differing around nearly every expiry: half the pushes sessions
 //!   asked for were of items with less than 30 minutes left. A copy with 0 seconds left is
-//!   dropped. Items that arrive in plain Items or forward frames (from a host, an older
+//!   dropped. Items that arrive in plain Items frames (from a host, an older
 //!   node) get the whole lifetime.
 //! - **Reconciliation on air** ([`crate::recon`]) over the set of broadcast items at least
 //!   [`MATURE_US`] (10 min) old, counted from their origin (the expiry less the lifetime):
@@ -213,8 +213,6 @@ const RECEIPT_DOMAIN: &[u8; 16] = b"toile receipt v1";
 /// let a copy pushed late outlive the others and come back to nodes that had dropped it:
 /// 50 nodes seed 7, single items pushed 120 times over 7 hours).
 pub const BROADCAST: FrameKind = FrameKind::Unknown(8);
-/// Entries whose lifetimes differ by more than this (minutes) do not share a frame (the
-/// frame carries the least).
 /// Bytes of a lifetime left on air (seconds, `u16` little-endian).
 pub const LIFE_LEN: usize = 2;
 /// Unit of the lifetime left on air (µs): a second.
@@ -453,7 +451,12 @@ impl Gossip {
         self.rx_life = u64::MAX;
     }
 
-    /// Lifetime left (µs) of a broadcast entry stored from the frame being handled.
+    /// The entry about to be handled carries this lifetime left (µs).
+    pub fn set_rx_life(&mut self, life: u64) {
+        self.rx_life = life;
+    }
+
+    /// Lifetime left (µs) of an entry stored from the frame being handled.
     pub fn rx_life(&self) -> u64 {
         self.rx_life
     }

@@ -53,7 +53,12 @@
 //!   the hourly duty budget per signer per hour).
 //! - **Custody, addressed**: items travel in [`FORWARD`] frames whose body is the 2-byte
 //!   address of the chosen parent, a 1-byte count of custody acks, the acks (8-byte
-//!   little-endian [`ShortId`]s of items the sender took custody of), then the item entries.
+//!   little-endian [`ShortId`]s of items the sender took custody of), a 1-byte entry count,
+//!   each entry's seconds of lifetime left (3 bytes), then the item entries. A custodian
+//!   keeps an item no longer than the lifetime its forward gave it, so an item expires
+//!   [`Config::item_ttl_us`] after its origin however many hops and hand-backs it makes
+//!   (it used to restart at each hop: a payment bouncing between two routes could outlive
+//!   every copy of it elsewhere); an entry with no time left is not taken.
 //!   Only the addressed parent takes custody (so one transmission moves an item one hop,
 //!   never to several relays). Every custodian acks explicitly: its acks ride on its next
 //!   forward (free of a frame), or go alone in a [`FrameKind::CustodyAck`] frame after
@@ -102,9 +107,7 @@
 //! `gossip.rs` lists its hooks in this file.
 //!
 //! ## Not done yet
-//! Fragmentation of items larger than one frame (refused with [`SubmitError::TooLarge`]),
-//! and carrying an item's expiry on air (each hop restarts
-//! [`Config::item_ttl_us`]).
+//! Fragmentation of items larger than one frame (refused with [`SubmitError::TooLarge`]).
 
 pub mod duty;
 mod gossip;
@@ -139,9 +142,17 @@ pub const DEFAULT_HOP_LIMIT: u8 = 10;
 /// How long an item is kept without a receipt (24 h).
 pub const DEFAULT_ITEM_TTL_US: u64 = 24 * 3_600_000_000;
 /// The frame kind of items addressed to one next hop: body = next hop ([`NodeAddr`], 2 bytes
-/// little-endian) followed by item entries ([`Entries`]). Engine-defined (radio/ leaves
-/// kinds above 6 to the engine).
+/// little-endian), custody ack count `a` (u8), the `a` acks (8-byte [`ShortId`]s), entry count
+/// `n` (u8, 1 to [`FORWARD_MAX_ENTRIES`]), each entry's seconds of lifetime left (`u24` LE ×
+/// `n`, [`FORWARD_LIFE_LEN`]), then the `n` item entries ([`Entries`]). A receiver keeps an
+/// item no longer than that, so an item's lifetime runs from its origin however many hops
+/// (and hand-backs) it makes. Engine-defined (radio/ leaves kinds above 6 to the engine).
 pub const FORWARD: FrameKind = FrameKind::Unknown(7);
+/// Bytes of an entry's lifetime left in a [`FORWARD`] body (seconds, `u24` little-endian:
+/// 194 days, beyond [`MAX_TTL_US`]).
+pub const FORWARD_LIFE_LEN: usize = 3;
+/// Most entries of a [`FORWARD`] frame.
+pub const FORWARD_MAX_ENTRIES: usize = 4;
 /// Items sent to a neighbour over which its link's ETX is estimated.
 const ETX_WINDOW: u8 = 32;
 /// Bytes of a [`FORWARD`] body before its custody acks: next hop (2) and ack count (1).
@@ -727,7 +738,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         bytes: &[u8],
     ) -> Result<ItemId, SubmitError> {
         let item = Item::parse(kind, bytes).map_err(|_| SubmitError::Malformed)?;
-        let frame_len = HEADER_LEN + 2 + 1 + bytes.len();
+        // A forward of this item alone: fixed part, entry count, its lifetime, kind byte, item.
+        let frame_len = HEADER_LEN + FORWARD_FIXED_LEN + 1 + FORWARD_LIFE_LEN + 1 + bytes.len();
         if frame_len > MAX_FRAME_LEN
             || !self.duty_fits(self.config.modulation.time_on_air_us(frame_len))
         {
@@ -808,7 +820,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     }
                 }
                 self.choose_parent(now);
-                let Ok(entries) = Entries::new_checked(rest) else {
+                let Some((lives, entries)) = forward_entries(rest) else {
                     self.counters.malformed_frames += 1;
                     return;
                 };
@@ -823,8 +835,15 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 if for_me && self.parent == Some(sender) {
                     self.choose_parent(now);
                 }
-                for (kind, item) in entries.iter() {
-                    self.handle_item(now, sender, their_hops, hop_limit, for_me, kind, item);
+                for (life, (kind, item)) in lives.chunks_exact(FORWARD_LIFE_LEN).zip(entries.iter())
+                {
+                    // Each entry carries its own lifetime left; 0: expired on its way (not
+                    // taken, not acked: its sender drops it at the same second).
+                    let life = forward_life_us(life);
+                    if life > 0 {
+                        self.gossip.set_rx_life(life);
+                        self.handle_item(now, sender, their_hops, hop_limit, for_me, kind, item);
+                    }
                 }
             }
             Body::Other {
@@ -1417,8 +1436,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if e.bcast {
             ttl = ttl.min(gossip::BROADCAST_TTL_US);
         }
-        if e.bcast && from_air {
-            // The lifetime left that its frame gave it, so every copy expires together.
+        if from_air {
+            // The lifetime left that its frame gave it (a rebroadcast, a receipt or a
+            // custody forward; none in a plain Items frame), so every copy expires together.
             ttl = ttl.min(self.gossip.rx_life());
         }
         let record = Record {
@@ -1692,7 +1712,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             && self
                 .slots
                 .iter()
-                .any(|s| s.pending() && s.next_try_us(epoch) <= now)
+                .any(|s| s.pending() && s.next_try_us(epoch) <= now && s.expires_us(epoch) > now)
         {
             return Some(Due::Items);
         }
@@ -1757,25 +1777,37 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 // the rest of the frame holds, then the header, which needs the smallest hop
                 // limit of what was packed.
                 let mut scratch = [0u8; MAX_FRAME_LEN];
-                let room = MAX_FRAME_LEN - HEADER_LEN - FORWARD_FIXED_LEN;
+                // The entry count byte is outside the entries.
+                let room = MAX_FRAME_LEN - HEADER_LEN - FORWARD_FIXED_LEN - 1;
                 let mut b = EntriesBuilder::new(scratch.get_mut(..room)?);
+                let mut lives = [0u8; FORWARD_MAX_ENTRIES * FORWARD_LIFE_LEN];
                 let mut packed: Vec<usize, N> = Vec::new();
                 let mut hop_limit = NO_ROUTE;
                 for &i in &order {
-                    let Some(s) = self.slots.get(i) else { continue };
+                    let n = packed.len();
+                    let Some(s) = self.slots.get(i).filter(|_| n < FORWARD_MAX_ENTRIES) else {
+                        continue;
+                    };
                     let Some((r, bytes)) = self.store.find_short(s.short()) else {
                         continue;
                     };
-                    if b.try_push(r.kind, bytes) {
+                    // Each entry also takes its lifetime left on air.
+                    let fits = b.len() + b.cost(bytes.len()) + (n + 1) * FORWARD_LIFE_LEN <= room;
+                    let left = forward_life_left(s.expires_us(self.epoch), now);
+                    if fits && b.try_push(r.kind, bytes) {
+                        lives
+                            .get_mut(n * FORWARD_LIFE_LEN..(n + 1) * FORWARD_LIFE_LEN)?
+                            .copy_from_slice(&left);
                         hop_limit = hop_limit.min(s.hop_limit());
                         let _ = packed.push(i);
                     }
                 }
                 let entries = b.finish()?.as_bytes();
+                let lives = lives.get(..packed.len() * FORWARD_LIFE_LEN)?;
                 let n_acks = self
                     .acks
                     .len()
-                    .min((room - entries.len()) / SHORT_ID_LEN)
+                    .min((room - lives.len() - entries.len()) / SHORT_ID_LEN)
                     .min(usize::from(u8::MAX));
                 let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
                 let (fixed, rest) = body.split_at_mut_checked(FORWARD_FIXED_LEN)?;
@@ -1791,8 +1823,17 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 {
                     dst.copy_from_slice(&a.0.to_le_bytes());
                 }
+                let (count, rest) = rest.split_first_mut()?;
+                *count = packed.len() as u8;
+                let (life_bytes, rest) = rest.split_at_mut_checked(lives.len())?;
+                life_bytes.copy_from_slice(lives);
                 rest.get_mut(..entries.len())?.copy_from_slice(entries);
-                let len = HEADER_LEN + FORWARD_FIXED_LEN + n_acks * SHORT_ID_LEN + entries.len();
+                let len = HEADER_LEN
+                    + FORWARD_FIXED_LEN
+                    + n_acks * SHORT_ID_LEN
+                    + 1
+                    + lives.len()
+                    + entries.len();
                 // Emit the header over the first bytes (the body is already in place).
                 let mut head = [0u8; MAX_FRAME_LEN];
                 let hl = FrameRepr {
@@ -1815,7 +1856,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let epoch = self.epoch;
         let mut v: Vec<usize, N> = Vec::new();
         for (i, s) in self.slots.iter().enumerate() {
-            if s.pending() && s.next_try_us(epoch) <= now {
+            // An item past its expiry (not reaped yet) has no lifetime left to send.
+            if s.pending() && s.next_try_us(epoch) <= now && s.expires_us(epoch) > now {
                 let _ = v.push(i);
             }
         }
@@ -1920,6 +1962,40 @@ impl<S: Store, const N: usize> Engine<S, N> {
 pub fn bridge_slot_us(m: &Modulation) -> u64 {
     let slot = m.symbol_us() * SLOT_SYMBOLS;
     m.time_on_air_us(MAX_FRAME_LEN) + (u64::from(CW_MIN_SLOTS) + 2) * slot
+}
+
+/// The entries of a [`FORWARD`] body after its acks: their lifetimes left and the entries.
+/// `None`: malformed (a count that is 0, over [`FORWARD_MAX_ENTRIES`] or not the number of
+/// entries).
+fn forward_entries(rest: &[u8]) -> Option<(&[u8], Entries<'_>)> {
+    let (&n, rest) = rest.split_first()?;
+    let n = usize::from(n);
+    if n == 0 || n > FORWARD_MAX_ENTRIES {
+        return None;
+    }
+    let (lives, rest) = rest.split_at_checked(n * FORWARD_LIFE_LEN)?;
+    let entries = Entries::new_checked(rest).ok()?;
+    (entries.count() == n).then_some((lives, entries))
+}
+
+/// Seconds left until `expires` on air, rounded up (an unexpired item never goes out with 0,
+/// which would mean "expired on its way"; a hop adds at most a second), saturating at the
+/// `u24` of the wire.
+fn forward_life_left(expires: u64, now: u64) -> [u8; FORWARD_LIFE_LEN] {
+    let secs = expires
+        .saturating_sub(now)
+        .div_ceil(1_000_000)
+        .min((1 << 24) - 1);
+    let b = secs.to_le_bytes();
+    [b[0], b[1], b[2]]
+}
+
+/// A [`FORWARD`] entry's lifetime left, in µs (0 for a short slice).
+fn forward_life_us(wire: &[u8]) -> u64 {
+    match wire {
+        [a, b, c] => u64::from(u32::from_le_bytes([*a, *b, *c, 0])) * 1_000_000,
+        _ => 0,
+    }
 }
 
 /// The 64-bit prefix of an item's signer key (first 8 bytes, little-endian) that the member
