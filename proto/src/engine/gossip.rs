@@ -613,23 +613,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
-    /// A [`BROADCAST`] frame body: its entries' lifetimes (read with
-    /// [`Self::gossip_entry_life`]) and its entries. `None`: malformed (a count that is 0,
-    /// over [`BROADCAST_MAX_ENTRIES`] or not the number of entries).
-    pub(super) fn gossip_broadcast_body<'b>(
-        &mut self,
-        body: &'b [u8],
-    ) -> Option<(&'b [u8], crate::radio::Entries<'b>)> {
-        let (&n, rest) = body.split_first()?;
-        let n = usize::from(n);
-        if n == 0 || n > BROADCAST_MAX_ENTRIES {
-            return None;
-        }
-        let (lives, rest) = rest.split_at_checked(n * LIFE_LEN)?;
-        let entries = crate::radio::Entries::new_checked(rest).ok()?;
-        (entries.count() == n).then_some((lives, entries))
-    }
-
     /// Entry `i` of a [`BROADCAST`] body is being handled: its lifetime left (µs) from the
     /// body's `lives`, which its store takes (0: expired on its way).
     pub(super) fn gossip_entry_life(&mut self, lives: &[u8], i: usize) -> u64 {

@@ -820,7 +820,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     }
                 }
                 self.choose_parent(now);
-                let Some((lives, entries)) = forward_entries(rest) else {
+                let Some((lives, entries)) =
+                    counted_entries(rest, FORWARD_MAX_ENTRIES, FORWARD_LIFE_LEN)
+                else {
                     self.counters.malformed_frames += 1;
                     return;
                 };
@@ -863,7 +865,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
             // gossip hooks: rebroadcasts, reconciliation and signed receipts.
             Body::Other { kind, bytes } if kind == gossip::BROADCAST => {
-                let Some((lives, entries)) = self.gossip_broadcast_body(bytes) else {
+                let max = gossip::BROADCAST_MAX_ENTRIES;
+                let Some((lives, entries)) = counted_entries(bytes, max, gossip::LIFE_LEN) else {
                     self.counters.malformed_frames += 1;
                     return;
                 };
@@ -1964,16 +1967,17 @@ pub fn bridge_slot_us(m: &Modulation) -> u64 {
     m.time_on_air_us(MAX_FRAME_LEN) + (u64::from(CW_MIN_SLOTS) + 2) * slot
 }
 
-/// The entries of a [`FORWARD`] body after its acks: their lifetimes left and the entries.
-/// `None`: malformed (a count that is 0, over [`FORWARD_MAX_ENTRIES`] or not the number of
+/// Entries that carry their lifetimes left (a [`gossip::BROADCAST`] body, a [`FORWARD`]
+/// body after its acks): entry count `n` (u8), `n` lifetimes of `life_len` bytes, then the
+/// `n` entries. `None`: malformed (a count that is 0, over `max` or not the number of
 /// entries).
-fn forward_entries(rest: &[u8]) -> Option<(&[u8], Entries<'_>)> {
-    let (&n, rest) = rest.split_first()?;
+fn counted_entries(body: &[u8], max: usize, life_len: usize) -> Option<(&[u8], Entries<'_>)> {
+    let (&n, rest) = body.split_first()?;
     let n = usize::from(n);
-    if n == 0 || n > FORWARD_MAX_ENTRIES {
+    if n == 0 || n > max {
         return None;
     }
-    let (lives, rest) = rest.split_at_checked(n * FORWARD_LIFE_LEN)?;
+    let (lives, rest) = rest.split_at_checked(n * life_len)?;
     let entries = Entries::new_checked(rest).ok()?;
     (entries.count() == n).then_some((lives, entries))
 }
