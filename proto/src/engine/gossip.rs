@@ -227,9 +227,14 @@ fn life_left(expires: u64, now: u64) -> u16 {
     u16::try_from(expires.saturating_sub(now) / LIFE_UNIT_US).unwrap_or(u16::MAX)
 }
 
-/// A lifetime left from the wire, in µs.
-fn life_us(wire: &[u8; LIFE_LEN]) -> u64 {
-    u64::from(u16::from_le_bytes(*wire)) * LIFE_UNIT_US
+/// A lifetime left from the wire (seconds, little-endian: the `u16` of a rebroadcast or a
+/// receipt frame, the `u24` of a custody forward), in µs.
+pub(super) fn life_us(wire: &[u8]) -> u64 {
+    let secs = wire
+        .iter()
+        .rev()
+        .fold(0u64, |a, &b| (a << 8) | u64::from(b));
+    secs * LIFE_UNIT_US
 }
 
 /// Age (µs, from its origin) at which a broadcast entry joins the reconciled set. Younger
@@ -617,10 +622,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// body's `lives`, which its store takes (0: expired on its way).
     pub(super) fn gossip_entry_life(&mut self, lives: &[u8], i: usize) -> u64 {
         let life = lives
-            .get(i * LIFE_LEN..)
-            .and_then(|l| l.first_chunk::<LIFE_LEN>())
+            .get(i * LIFE_LEN..(i + 1) * LIFE_LEN)
             .map_or(0, life_us);
-        self.gossip.rx_life = life;
+        self.gossip.set_rx_life(life);
         life
     }
 
@@ -767,7 +771,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             // Expired on its way: dropped everywhere by now.
             return;
         }
-        self.gossip.rx_life = life;
+        self.gossip.set_rx_life(life);
         let id = receipt_id(body);
         if self.known_copy(&id, sender, their_hops) {
             return;

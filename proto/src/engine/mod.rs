@@ -841,7 +841,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 {
                     // Each entry carries its own lifetime left; 0: expired on its way (not
                     // taken, not acked: its sender drops it at the same second).
-                    let life = forward_life_us(life);
+                    let life = gossip::life_us(life);
                     if life > 0 {
                         self.gossip.set_rx_life(life);
                         self.handle_item(now, sender, their_hops, hop_limit, for_me, kind, item);
@@ -1992,14 +1992,6 @@ fn forward_life_left(expires: u64, now: u64) -> [u8; FORWARD_LIFE_LEN] {
         .min((1 << 24) - 1);
     let b = secs.to_le_bytes();
     [b[0], b[1], b[2]]
-}
-
-/// A [`FORWARD`] entry's lifetime left, in µs (0 for a short slice).
-fn forward_life_us(wire: &[u8]) -> u64 {
-    match wire {
-        [a, b, c] => u64::from(u32::from_le_bytes([*a, *b, *c, 0])) * 1_000_000,
-        _ => 0,
-    }
 }
 
 /// The 64-bit prefix of an item's signer key (first 8 bytes, little-endian) that the member
