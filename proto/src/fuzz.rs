@@ -72,16 +72,16 @@ pub fn recon(data: &[u8]) {
 #[cfg(feature = "std")]
 pub fn engine(data: &[u8]) {
     use crate::engine::{
-        Config, DEFAULT_ITEM_TTL_US, DutyRule, Engine, MemStore, Modulation, RxMeta,
+        Config, DEFAULT_ITEM_TTL_US, DutyRule, Engine, MAX_ITEM_LEN, MemStore, Modulation, RxMeta,
     };
-    use crate::item::ItemId;
+    use crate::item::ItemKind;
     use crate::radio::{MAX_FRAME_LEN, NodeAddr};
     use lora_modulation::{Bandwidth, BaseBandModulationParams, CodingRate, SpreadingFactor};
     use std::sync::OnceLock;
     use std::vec::Vec;
 
-    type E = Engine<MemStore<6, 256>, 6>;
-    static ITEMS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    type E = Engine<MemStore<6, MAX_ITEM_LEN>, 6>;
+    static ITEMS: OnceLock<Vec<(ItemKind, Vec<u8>)>> = OnceLock::new();
     let profile = ChainProfile {
         genesis_hash: crate::crypto::blake2_256(b"toile fuzz chain"),
         spec_version: 1,
@@ -99,35 +99,32 @@ pub fn engine(data: &[u8]) {
                 dest: &[7; 32],
                 value: 1_000 + u64::from(n),
             };
-            v.push(build_signed(
-                &call,
-                &Signer::ed25519(&[9; 32]),
-                n,
-                0,
-                &profile,
+            v.push((
+                ItemKind::Extrinsic,
+                build_signed(&call, &Signer::ed25519(&[9; 32]), n, 0, &profile),
             ));
         }
         for n in 0..2u32 {
             let call = Call::AddCert { receiver: n };
-            v.push(build_signed(
-                &call,
-                &Signer::ed25519(&[5; 32]),
-                n,
-                0,
-                &profile,
+            v.push((
+                ItemKind::Extrinsic,
+                build_signed(&call, &Signer::ed25519(&[5; 32]), n, 0, &profile),
             ));
         }
         let call = Call::TransferKeepAlive {
             dest: &[7; 32],
             value: 1,
         };
-        v.push(build_signed(
-            &call,
-            &Signer::ed25519(&[9; 32]),
-            9,
-            0,
-            &other,
+        v.push((
+            ItemKind::Extrinsic,
+            build_signed(&call, &Signer::ed25519(&[9; 32]), 9, 0, &other),
         ));
+        // A DUBP certification (278 bytes): longer than a frame, it travels in fragments.
+        let hex = include_str!("../tests/vectors/dubp/certification.hex").trim();
+        let cert = (0..hex.len() / 2)
+            .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        v.push((ItemKind::Dubp, cert));
         v
     });
     let Some((&first, mut script)) = data.split_first() else {
@@ -188,8 +185,8 @@ pub fn engine(data: &[u8]) {
                 }
             }
             1 => {
-                let i = usize::from(next(&mut script)) % items.len();
-                let _ = nodes[who].submit(now, crate::item::ItemKind::Extrinsic, &items[i]);
+                let (kind, item) = &items[usize::from(next(&mut script)) % items.len()];
+                let _ = nodes[who].submit(now, *kind, item);
             }
             2 => {
                 let busy = next(&mut script) & 1 != 0;
@@ -222,9 +219,10 @@ pub fn engine(data: &[u8]) {
             }
             5 => nodes[who].restart(now),
             6 => {
-                let i = usize::from(next(&mut script)) % items.len();
-                let id = ItemId(crate::crypto::blake2_256(&items[i]));
-                nodes[who].handle_receipt(now, &id);
+                let (kind, item) = &items[usize::from(next(&mut script)) % items.len()];
+                if let Ok(parsed) = crate::item::Item::parse(*kind, item) {
+                    nodes[who].handle_receipt(now, &parsed.id());
+                }
             }
             _ => {
                 let up = next(&mut script) & 1 != 0;

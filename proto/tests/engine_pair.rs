@@ -5,8 +5,8 @@
 
 use toile_proto::crypto::blake2_256;
 use toile_proto::engine::{
-    BRIDGE_SLOTS, CW_MIN_SLOTS, Config, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MemStore,
-    Modulation, RxMeta, SLOT_SYMBOLS, SOLICIT_LISTEN_US, SubmitError, bridge_slot_us,
+    BRIDGE_SLOTS, CW_MIN_SLOTS, Config, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MAX_ITEM_LEN,
+    MemStore, Modulation, RxMeta, SLOT_SYMBOLS, SOLICIT_LISTEN_US, SubmitError, bridge_slot_us,
 };
 use toile_proto::item::v2s::{Call, ChainProfile, Signer, build_signed};
 use toile_proto::item::{ItemId, ItemKind};
@@ -14,7 +14,7 @@ use toile_proto::radio::{MAX_FRAME_LEN, NodeAddr};
 
 use lora_modulation::{Bandwidth, BaseBandModulationParams, CodingRate, SpreadingFactor};
 
-type E = Engine<MemStore<8, 256>, 8>;
+type E = Engine<MemStore<8, MAX_ITEM_LEN>, 8>;
 
 fn profile() -> ChainProfile {
     ChainProfile {
@@ -84,7 +84,13 @@ struct Mesh {
     on_air: Option<(usize, u64, Vec<u8>)>,
     /// Every frame sent: (node, bytes).
     frames: Vec<(usize, Vec<u8>)>,
+    /// Frames lost on the air: called with (sender, bytes) for every frame; `true` drops it
+    /// for every receiver.
+    lose: Option<Loss>,
 }
+
+/// Decides whether a frame (sender, bytes) is lost on the air.
+type Loss = Box<dyn FnMut(usize, &[u8]) -> bool>;
 
 impl Mesh {
     fn new(nodes: Vec<E>, links: Vec<Vec<bool>>) -> Self {
@@ -97,6 +103,7 @@ impl Mesh {
             txs: Vec::new(),
             on_air: None,
             frames: Vec::new(),
+            lose: None,
         };
         for i in 0..n {
             m.drain(i);
@@ -152,6 +159,9 @@ impl Mesh {
                 let _ = end;
                 self.nodes[from].handle_tx_done(self.now);
                 self.drain(from);
+                if self.lose.as_mut().is_some_and(|lose| lose(from, &frame)) {
+                    continue;
+                }
                 for to in 0..self.nodes.len() {
                     if to != from && self.links[from][to] {
                         self.nodes[to].handle_frame(self.now, RxMeta::default(), &frame);
@@ -1565,5 +1575,172 @@ fn a_relay_waits_for_a_second_certification_to_share_its_frame() {
         (b.counters().bcast_tx, b.counters().bcast_entries),
         (2, 3),
         "the lone one went after its hold"
+    );
+}
+
+/// The compact bytes of a DUBP golden vector (`tests/vectors/dubp/NAME.hex`).
+fn dubp_vector(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/vectors/dubp/{name}.hex",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap()
+}
+
+fn is_fragment(frame: &[u8]) -> bool {
+    toile_proto::radio::Frame::new_checked(frame)
+        .is_ok_and(|f| f.kind() == toile_proto::radio::FrameKind::Fragment)
+}
+
+/// A(0) - R(1) - B(2, bridge, uplink up), routes learnt.
+fn line_to_bridge() -> Mesh {
+    let mut m = Mesh::line(vec![engine(0, false), engine(1, false), engine(2, true)]);
+    m.nodes[2].handle_uplink(0, true);
+    m.run_until(11 * MINUTE);
+    assert_eq!(m.nodes[0].route_hops(), Some(2));
+    m
+}
+
+#[test]
+fn a_dubp_certification_longer_than_a_frame_travels_in_fragments() {
+    let mut m = line_to_bridge();
+    // 278 bytes compact: its forward needs 289 bytes, more than one 255-byte frame.
+    let cert = dubp_vector("certification");
+    assert!(cert.len() > MAX_FRAME_LEN);
+    let id = m.nodes[0].submit(m.now, ItemKind::Dubp, &cert).unwrap();
+    m.drain(0);
+    m.run_until(25 * MINUTE);
+    assert!(m.uplinked(2, &id), "the bridge got it whole");
+    assert_eq!(m.nodes[2].item(&id), Some((ItemKind::Dubp, &cert[..])));
+    assert!(
+        stored_from_air(&m, 1, &id),
+        "the relay verified and kept it"
+    );
+    assert!(!m.nodes[0].is_pending(&id), "A's custody was acked");
+    assert!(!m.nodes[1].is_pending(&id), "R's custody was acked");
+    for (node, name) in [(0, "A"), (1, "R")] {
+        let fragments = m
+            .frames
+            .iter()
+            .filter(|(n, f)| *n == node && is_fragment(f))
+            .count();
+        assert_eq!(fragments, 2, "{name}: one hop = two fragment frames");
+        assert_eq!(m.nodes[node].counters().item_retries, 0, "{name}");
+        assert_eq!(m.nodes[node].counters().fragments_tx, 2, "{name}");
+    }
+    assert_eq!(m.nodes[1].counters().reassembled, 1);
+    assert_eq!(m.nodes[2].counters().reassembled, 1);
+    // A transaction with conditions (466 bytes) too.
+    let tx = dubp_vector("tx_conditions");
+    let id = m.nodes[0].submit(m.now, ItemKind::Dubp, &tx).unwrap();
+    m.drain(0);
+    m.run_until(40 * MINUTE);
+    assert!(m.uplinked(2, &id));
+    assert_eq!(m.nodes[2].item(&id), Some((ItemKind::Dubp, &tx[..])));
+}
+
+#[test]
+fn a_lost_fragment_costs_a_retry_not_the_item() {
+    let mut m = line_to_bridge();
+    // A's first second fragment never arrives.
+    let mut seen = 0;
+    m.lose = Some(Box::new(move |from, frame| {
+        if from == 0 && is_fragment(frame) {
+            seen += 1;
+            return seen == 2;
+        }
+        false
+    }));
+    let cert = dubp_vector("certification");
+    let id = m.nodes[0].submit(m.now, ItemKind::Dubp, &cert).unwrap();
+    m.drain(0);
+    m.run_until(60 * MINUTE);
+    assert!(m.uplinked(2, &id), "delivered after the retry");
+    assert_eq!(
+        m.nodes[0].counters().item_retries,
+        1,
+        "one retry of the whole forward"
+    );
+    assert_eq!(m.nodes[0].counters().fragments_tx, 4);
+    assert!(
+        m.nodes[1].counters().reassembly_dropped >= 1,
+        "the half forward was given up, not kept"
+    );
+    assert!(!m.nodes[0].is_pending(&id));
+}
+
+#[test]
+fn fragments_that_contradict_each_other_change_nothing() {
+    use toile_proto::radio::Header;
+    let mut e = engine(1, false);
+    let header = Header {
+        flags: toile_proto::radio::Flags::from_bits(3).unwrap(),
+        hop_limit: 5,
+        sender: NodeAddr(7),
+    };
+    let cert = dubp_vector("certification");
+    let plan = toile_proto::radio::Fragmenter::new(
+        header,
+        9,
+        toile_proto::engine::FORWARD_FRAGMENTS,
+        &cert,
+        MAX_FRAME_LEN,
+    )
+    .unwrap();
+    let first: Vec<u8> = plan.clone().next().unwrap().to_vec();
+    e.handle_frame(0, RxMeta::default(), &first);
+    // The same tag claiming another count of fragments.
+    let mut other = first.clone();
+    let at = toile_proto::radio::HEADER_LEN + 1;
+    other[at] = (other[at] & 0xf0) | 0x05;
+    e.handle_frame(1, RxMeta::default(), &other);
+    // A fragmented "forward" whose body is garbage once whole.
+    let garbage = vec![0xee; 300];
+    for f in toile_proto::radio::Fragmenter::new(
+        Header {
+            sender: NodeAddr(8),
+            ..header
+        },
+        1,
+        toile_proto::engine::FORWARD_FRAGMENTS,
+        &garbage,
+        MAX_FRAME_LEN,
+    )
+    .unwrap()
+    {
+        e.handle_frame(2, RxMeta::default(), &f);
+    }
+    assert!(e.counters().malformed_frames >= 2, "{:?}", e.counters());
+    assert_eq!(e.store_len(), 0);
+}
+
+#[test]
+fn an_item_longer_than_the_engine_carries_is_refused() {
+    // A transaction spending 20 transaction outputs: well formed, longer than MAX_ITEM_LEN
+    // compact (its signature no longer matches, but size is checked first).
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/vectors/dubp/tx_d_1in_2out.dubp",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let input = "10000:0:D:49WYZztGYb59QTN2BQM441nhM3xt2hCRujkF4r6XCpPV:744001\n";
+    let inputs: String = (0..20)
+        .map(|i| format!("10000:0:T:{}:{i}\n", hex::encode_upper([i as u8 + 1; 32])))
+        .collect();
+    let unlocks: String = (0..20).map(|i| format!("{i}:SIG(0)\n")).collect();
+    let text = text
+        .replacen(input, &inputs, 1)
+        .replacen("0:SIG(0)\n", &unlocks, 1);
+    let big = toile_proto::item::dubp::from_text(&text).unwrap();
+    assert!(big.len() > MAX_ITEM_LEN, "{}", big.len());
+    let mut e = engine(0, false);
+    assert_eq!(
+        e.submit(0, ItemKind::Dubp, &big),
+        Err(SubmitError::TooLarge)
+    );
+    assert!(
+        SubmitError::TooLarge
+            .as_str()
+            .contains(&format!("{MAX_ITEM_LEN} bytes"))
     );
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use toile_tests::offline::{
-    Bridge, PAYER_PASSWORD, PAYER_SALT, g1_address, payer_public, seed_key,
+    Bridge, PAYER_PASSWORD, PAYER_SALT, blockstamp, g1_address, payer_public, seed_key, v1_identity,
 };
 use toile_tests::toile_bin;
 
@@ -39,9 +39,13 @@ impl Drop for Node {
 }
 
 fn start_node(state: &Path, chain: Option<&Path>) -> Node {
+    start_node_with(state, chain, PRELOAD)
+}
+
+fn start_node_with(state: &Path, chain: Option<&Path>, preload: u64) -> Node {
     let mut cmd = Command::new(toile_bin());
     cmd.args(["node", "--emulate", "--pty", "--json", "--preload"])
-        .arg(PRELOAD.to_string())
+        .arg(preload.to_string())
         .arg("--state")
         .arg(state);
     if let Some(c) = chain {
@@ -267,4 +271,40 @@ fn sync_10k_items_over_a_pty_survives_a_killed_node() {
         "sync_pty: resumed sync of {TOTAL} items in {resumed:?}; whole test {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn a_v1_certification_longer_than_a_radio_frame_syncs_to_the_node() {
+    // A DUBP certification is 278 bytes compact: the node's engine carries it in fragments
+    // (it used to refuse it as "too-large").
+    let b = Bridge::new();
+    let (bob_seed, _) = seed_key(0x46);
+    let (key, ts, sig) = v1_identity(&bob_seed, "bob_v1", "toile-test");
+    b.import(&json!({
+        "format": 1, "kind": "v1", "currency": "toile-test", "blockstamp": blockstamp(777, 0x9A),
+        "identities": [{ "uid": "bob_v1", "pubkey": key, "blockstamp": ts, "signature": sig }],
+    }));
+    let made = b.json(
+        &[
+            "certify",
+            "bob_v1",
+            "--salt",
+            PAYER_SALT,
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{PAYER_PASSWORD}\n"),
+    );
+    let len = hex::decode(made["item_hex"].as_str().unwrap())
+        .unwrap()
+        .len();
+    assert!(len > toile_proto::radio::MAX_FRAME_LEN, "{len}");
+    let node_dir = tempfile::tempdir().unwrap();
+    let node = start_node_with(&node_dir.path().join("node"), None, 0);
+    b.json(&["pair", "--port", &node.pty, "--json"], "");
+    let v = b.json(&["sync", "--port", &node.pty, "--json"], "");
+    assert_eq!(v["pushed"], 1, "{v}");
+    assert_eq!(v["outbox"]["refused"], 0, "{v}");
+    assert_eq!(v["node_status"]["store_items"], 1, "{v}");
+    assert_eq!(v["node_digest"], v["bridge_digest"], "{v}");
 }

@@ -20,8 +20,9 @@ use toile_proto::item::{ItemId, ItemKind, ShortId};
 
 /// Items the emulated node holds at most.
 pub const NODE_ITEMS: usize = 12_000;
-/// Largest item the emulated node stores (a radio frame's worth).
-pub const NODE_ITEM_BYTES: usize = 256;
+/// Largest item the emulated node stores: the engine's largest (items longer than one frame
+/// travel in fragments).
+pub const NODE_ITEM_BYTES: usize = toile_proto::engine::MAX_ITEM_LEN;
 
 const OP_INSERT: u8 = 1;
 const OP_REMOVE: u8 = 2;

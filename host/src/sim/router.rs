@@ -137,7 +137,7 @@ pub enum SubmitError {
     #[error("the node's store is full; retry after it has forwarded some items")]
     StoreFull,
     /// The item does not fit in a frame.
-    #[error("the item is too large for one frame ({0} bytes)")]
+    #[error("the item is too large for this router ({0} bytes)")]
     TooLarge(usize),
     /// The router refused the item for another reason (malformed, bad signature, member
     /// filter, quota), said in words.

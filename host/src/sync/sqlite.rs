@@ -29,7 +29,7 @@ pub fn refusal(o: ItemOutcome) -> Option<String> {
              profile than the snapshot this item was signed for (`toile node --chain`, `toile chain import`)"
         }
         ItemOutcome::Malformed => "the node could not parse it",
-        ItemOutcome::TooLarge => "larger than one radio frame",
+        ItemOutcome::TooLarge => "longer than the mesh carries (768 bytes)",
         ItemOutcome::NotMember => "the signer is not in the node's member filter",
         _ => return None,
     };

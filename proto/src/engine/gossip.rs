@@ -1065,7 +1065,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 let len = emit_other(header, BROADCAST, body.get(..at + n)?, buf)?;
                 Some((len, Priority::Low, packed, 0))
             }
-            Due::Acks | Due::Advert | Due::Items => None,
+            Due::Acks | Due::Advert | Due::Items | Due::Fragment => None,
         }
     }
 
@@ -1115,7 +1115,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     }
                 }
             }
-            Due::Acks | Due::Advert | Due::Items => {}
+            Due::Acks | Due::Advert | Due::Items | Due::Fragment => {}
         }
     }
 }

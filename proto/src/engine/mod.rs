@@ -74,6 +74,22 @@
 //!   kept until [`Engine::handle_receipt`] or expiry. Bridges take every item addressed to
 //!   them (and plain [`FrameKind::Items`] frames from uphill) and hand it to their uplink
 //!   ([`Event::Uplink`]).
+//! - **Items longer than one frame** (up to [`MAX_ITEM_LEN`], 768 bytes: a DUBP certification
+//!   is 278 bytes compact, a transaction with conditions 466) go alone in a **fragmented
+//!   forward**: the [`FORWARD`] body with that one entry (no acks) split into
+//!   [`FrameKind::Fragment`] frames by [`crate::radio::Fragmenter`], whose first fragment names
+//!   [`FORWARD_FRAGMENTS`] where a fragmented plain item names its kind. The fragments go back
+//!   to back (they come before anything else while they last, and the first goes only if the
+//!   duty budget holds them all); the body is rebuilt from the store for each one, so RAM
+//!   holds no copy of the item. A receiver puts them together in one of [`REASSEMBLY_SLOTS`]
+//!   buffers of [`LARGE_FORWARD_LEN`] bytes, keyed by (sender, tag), and handles the whole as
+//!   a forward: verification, custody, acks, passive acks and retries are those of any
+//!   forward. A lost fragment costs a retry of the whole forward; a partial forward is given
+//!   up [`REASSEMBLY_TIMEOUT_US`] after its latest fragment or when a newer one needs its
+//!   buffer (`Counters::reassembly_dropped`). Broadcast items are rebroadcast whole and must
+//!   fit one frame (v2s certifications are 111–112 bytes); a fragmented plain item (from a
+//!   host) is taken like an Items frame. A store that cannot hold an item that long refuses
+//!   it ([`Event::Overflow`]): the sender keeps custody.
 //! - **Capacity**: when the store is full, expired items go first, then items already handed
 //!   over (lowest priority, oldest: [`Event::Released`], not a loss), then an item of lower
 //!   priority than the incoming one ([`Event::Overflow`] with `evicted`); otherwise the
@@ -96,9 +112,10 @@
 //!
 //! ## Transmit order
 //! When several things are due, one frame carries, by priority: explicit custody acks whose
-//! hold has passed, an advert, then pending items (highest priority, then oldest first,
-//! packed while they fit one frame), then (`gossip.rs`, all [`Priority::Low`])
-//! reconciliation, broadcast rebroadcasts and receipts.
+//! hold has passed, the next fragment of a fragmented forward under way, an advert, then
+//! pending items (highest priority, then oldest first, packed while they fit one frame; an
+//! item too long for one frame, when it comes first, starts a fragmented forward), then
+//! (`gossip.rs`, all [`Priority::Low`]) reconciliation, broadcast rebroadcasts and receipts.
 //!
 //! ## Broadcast class, reconciliation, receipts (`gossip.rs`)
 //! Certifications and bridge-signed receipts reach every node: stored like items
@@ -107,7 +124,9 @@
 //! `gossip.rs` lists its hooks in this file.
 //!
 //! ## Not done yet
-//! Fragmentation of items larger than one frame (refused with [`SubmitError::TooLarge`]).
+//! DUBP (v1) certifications and identity documents travel to bridges like payments: only Ğ1
+//! v2s certifications are broadcast items (`gossip.rs`), and those must fit one frame. Items
+//! longer than [`MAX_ITEM_LEN`] are refused with [`SubmitError::TooLarge`].
 
 pub mod duty;
 mod gossip;
@@ -131,8 +150,8 @@ use heapless::{Deque, Vec};
 use crate::item::v2s::{CallKind, ChainProfile};
 use crate::item::{Item, ItemId, ItemKind, ShortId};
 use crate::radio::{
-    Body, Entries, EntriesBuilder, Flags, FrameKind, FrameRepr, HEADER_LEN, Header, MAX_FRAME_LEN,
-    NodeAddr,
+    Body, Entries, EntriesBuilder, Flags, Fragmenter, FrameKind, FrameRepr, HEADER_LEN, Header,
+    MAX_FRAME_LEN, NodeAddr, Reassembler, Reassembly,
 };
 
 /// Hop count meaning "no route to a bridge" (the largest value of the 4 flag bits).
@@ -153,6 +172,22 @@ pub const FORWARD: FrameKind = FrameKind::Unknown(7);
 pub const FORWARD_LIFE_LEN: usize = 3;
 /// Most entries of a [`FORWARD`] frame.
 pub const FORWARD_MAX_ENTRIES: usize = 4;
+/// Largest item the engine carries (bytes). An item whose forward does not fit one frame
+/// (a DUBP certification is 278 bytes, a transaction with conditions 466) travels as a
+/// **fragmented forward**: the forward body, with that one item, split into
+/// [`FrameKind::Fragment`] frames ([`crate::radio::Fragmenter`]) whose first fragment names
+/// [`FORWARD_FRAGMENTS`] instead of an item kind.
+pub const MAX_ITEM_LEN: usize = 768;
+/// The kind byte of a fragmented forward's first fragment: the reassembled bytes are a
+/// [`FORWARD`] body, not an item (`0x80` | the frame kind; item kinds stay below `0x80`).
+pub const FORWARD_FRAGMENTS: ItemKind = ItemKind::Unknown(0x80 | 7);
+/// Largest body of a fragmented forward: one entry of [`MAX_ITEM_LEN`] bytes, no acks.
+pub const LARGE_FORWARD_LEN: usize = FORWARD_FIXED_LEN + 1 + FORWARD_LIFE_LEN + 1 + MAX_ITEM_LEN;
+/// Fragmented forwards reassembled at once (each holds [`LARGE_FORWARD_LEN`] bytes of RAM).
+pub const REASSEMBLY_SLOTS: usize = 2;
+/// A partial fragmented forward is dropped this long after its latest fragment (µs): the
+/// fragments of one forward go out back to back, and the sender's retry sends them all again.
+pub const REASSEMBLY_TIMEOUT_US: u64 = 60_000_000;
 /// Items sent to a neighbour over which its link's ETX is estimated.
 const ETX_WINDOW: u8 = 32;
 /// Bytes of a [`FORWARD`] body before its custody acks: next hop (2) and ack count (1).
@@ -310,7 +345,8 @@ pub enum SubmitError {
     Malformed,
     /// The signature does not verify against the configured chain.
     BadSignature,
-    /// The item does not fit one frame (or the region's dwell limit).
+    /// The item is longer than [`MAX_ITEM_LEN`], a broadcast item does not fit one frame,
+    /// or a full frame breaks the region's dwell limit.
     TooLarge,
     /// The store is full of items of equal or higher priority: retry later.
     StoreFull,
@@ -326,7 +362,7 @@ impl SubmitError {
         match self {
             Self::Malformed => "not a well-formed item: check its kind and bytes",
             Self::BadSignature => "the signature does not verify for this chain: re-sign it",
-            Self::TooLarge => "the item does not fit one radio frame",
+            Self::TooLarge => "the item is longer than the mesh carries (768 bytes)",
             Self::StoreFull => "the node's store is full; retry after it forwarded some items",
             Self::NotMember => "the signer is not a member of this community's mesh",
             Self::Quota => "the signer used its airtime quota on this node; retry within the hour",
@@ -447,6 +483,12 @@ pub struct Counters {
     pub receipts_rx: u64,
     /// Receipts that did not parse or verify (dropped without effect).
     pub bad_receipts: u64,
+    /// Fragment frames sent (fragmented forwards).
+    pub fragments_tx: u64,
+    /// Fragmented forwards received whole.
+    pub reassembled: u64,
+    /// Partial fragmented forwards given up (timed out, or evicted by a newer one).
+    pub reassembly_dropped: u64,
     /// Adverts sent because our hop count changed (included in `advert_tx`).
     pub advert_route_tx: u64,
     /// Adverts answering a solicitation or a node that addressed us uphill.
@@ -571,6 +613,28 @@ pub struct Engine<S: Store, const N: usize> {
     counters: Counters,
     /// Broadcast class, reconciliation and receipts (gossip.rs).
     gossip: gossip::Gossip,
+    /// The fragmented forward being sent, one fragment per transmission.
+    train: Option<Train>,
+    /// Tag of the next fragmented forward (the receivers' reassembly key with our address).
+    train_tag: u8,
+    /// Fragmented forwards from neighbours being put back together.
+    reassembly: Reassembler<REASSEMBLY_SLOTS, LARGE_FORWARD_LEN>,
+}
+
+/// A fragmented forward on its way out. Its body is rebuilt from the store for every
+/// fragment (the same bytes each time: the lifetime left is fixed when it starts), so RAM
+/// holds no copy of the item.
+#[derive(Debug, Clone, Copy)]
+struct Train {
+    short: ShortId,
+    to: NodeAddr,
+    life: [u8; FORWARD_LIFE_LEN],
+    hop_limit: u8,
+    priority: Priority,
+    tag: u8,
+    /// Index of the next fragment to send, and of the last one.
+    next: u8,
+    last: u8,
 }
 
 /// The engine with the default bounds: 32 items of up to 256 bytes in RAM.
@@ -608,6 +672,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
             signers: Vec::new(),
             counters: Counters::default(),
             gossip: gossip::Gossip::new(config.addr),
+            train: None,
+            train_tag: 0,
+            reassembly: Reassembler::new(REASSEMBLY_TIMEOUT_US),
         };
         e.restart(now);
         e
@@ -644,6 +711,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         self.uplink = false;
         self.parent = None;
         self.bridge_heard = None;
+        self.train = None;
+        self.reassembly = Reassembler::new(REASSEMBLY_TIMEOUT_US);
         self.hops = if self.config.bridge { 0 } else { NO_ROUTE };
         for i in 0..self.store.len() {
             let Some((r, bytes)) = self.store.at(i) else {
@@ -738,10 +807,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
         bytes: &[u8],
     ) -> Result<ItemId, SubmitError> {
         let item = Item::parse(kind, bytes).map_err(|_| SubmitError::Malformed)?;
-        // A forward of this item alone: fixed part, entry count, its lifetime, kind byte, item.
+        // A forward of this item alone: fixed part, entry count, its lifetime, kind byte, item;
+        // past one frame, fragments of a full frame each (broadcast items are rebroadcast
+        // whole: they must fit one).
         let frame_len = HEADER_LEN + FORWARD_FIXED_LEN + 1 + FORWARD_LIFE_LEN + 1 + bytes.len();
-        if frame_len > MAX_FRAME_LEN
-            || !self.duty_fits(self.config.modulation.time_on_air_us(frame_len))
+        let large = !forward_fits_one_frame(bytes.len());
+        if bytes.len() > MAX_ITEM_LEN
+            || (large && gossip::is_broadcast(&item))
+            || !self.duty_fits(
+                self.config
+                    .modulation
+                    .time_on_air_us(frame_len.min(MAX_FRAME_LEN)),
+            )
         {
             return Err(SubmitError::TooLarge);
         }
@@ -799,55 +876,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 }
             }
             Body::Other { kind, bytes } if kind == FORWARD => {
-                let (Some(to), Some(rest)) = (bytes.get(..2), bytes.get(2..)) else {
-                    self.counters.malformed_frames += 1;
-                    return;
-                };
-                let to = NodeAddr(u16::from_le_bytes([to[0], to[1]]));
-                let n_acks = rest.first().map_or(0, |&n| usize::from(n));
-                let (Some(ack_bytes), Some(rest)) = (
-                    rest.get(1..1 + n_acks * SHORT_ID_LEN),
-                    rest.get(1 + n_acks * SHORT_ID_LEN..),
-                ) else {
-                    self.counters.malformed_frames += 1;
-                    return;
-                };
-                if self.is_parent_like(sender, their_hops) {
-                    for chunk in ack_bytes.chunks_exact(SHORT_ID_LEN) {
-                        let mut b = [0u8; SHORT_ID_LEN];
-                        b.copy_from_slice(chunk);
-                        self.hand_over(ShortId(u64::from_le_bytes(b)), Some(sender));
-                    }
-                }
-                self.choose_parent(now);
-                let Some((lives, entries)) =
-                    counted_entries(rest, FORWARD_MAX_ENTRIES, FORWARD_LIFE_LEN)
-                else {
-                    self.counters.malformed_frames += 1;
-                    return;
-                };
-                let for_me = to == self.config.addr;
-                if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
-                    n.child = for_me;
-                }
-                if !for_me && let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == to) {
-                    n.fed = Some(clock_minute(now));
-                    self.choose_parent(now);
-                }
-                if for_me && self.parent == Some(sender) {
-                    self.choose_parent(now);
-                }
-                for (life, (kind, item)) in lives.chunks_exact(FORWARD_LIFE_LEN).zip(entries.iter())
-                {
-                    // Each entry carries its own lifetime left; 0: expired on its way (not
-                    // taken, not acked: its sender drops it at the same second).
-                    let life = gossip::life_us(life);
-                    if life > 0 {
-                        self.gossip.set_rx_life(life);
-                        self.handle_item(now, sender, their_hops, hop_limit, for_me, kind, item);
-                    }
-                }
+                self.handle_forward(now, sender, their_hops, hop_limit, bytes);
             }
+            Body::Fragment(f) => self.handle_fragment(now, sender, their_hops, hop_limit, &f),
             Body::Other {
                 kind: FrameKind::CustodyAck,
                 bytes,
@@ -885,9 +916,110 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 kind: FrameKind::Receipt,
                 bytes,
             } => self.gossip_receipt_frame(now, sender, their_hops, bytes),
-            // Adverts carry their information in the header; fragments are not implemented
-            // yet (see the module doc).
+            // Adverts carry their information in the header.
             _ => {}
+        }
+    }
+
+    /// A [`FORWARD`] body from `sender` (one frame, or a fragmented forward put back
+    /// together).
+    fn handle_forward(
+        &mut self,
+        now: u64,
+        sender: NodeAddr,
+        their_hops: u8,
+        hop_limit: u8,
+        bytes: &[u8],
+    ) {
+        let (Some(to), Some(rest)) = (bytes.get(..2), bytes.get(2..)) else {
+            self.counters.malformed_frames += 1;
+            return;
+        };
+        let to = NodeAddr(u16::from_le_bytes([to[0], to[1]]));
+        let n_acks = rest.first().map_or(0, |&n| usize::from(n));
+        let (Some(ack_bytes), Some(rest)) = (
+            rest.get(1..1 + n_acks * SHORT_ID_LEN),
+            rest.get(1 + n_acks * SHORT_ID_LEN..),
+        ) else {
+            self.counters.malformed_frames += 1;
+            return;
+        };
+        if self.is_parent_like(sender, their_hops) {
+            for chunk in ack_bytes.chunks_exact(SHORT_ID_LEN) {
+                let mut b = [0u8; SHORT_ID_LEN];
+                b.copy_from_slice(chunk);
+                self.hand_over(ShortId(u64::from_le_bytes(b)), Some(sender));
+            }
+        }
+        self.choose_parent(now);
+        let Some((lives, entries)) = counted_entries(rest, FORWARD_MAX_ENTRIES, FORWARD_LIFE_LEN)
+        else {
+            self.counters.malformed_frames += 1;
+            return;
+        };
+        let for_me = to == self.config.addr;
+        if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
+            n.child = for_me;
+        }
+        if !for_me && let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == to) {
+            n.fed = Some(clock_minute(now));
+            self.choose_parent(now);
+        }
+        if for_me && self.parent == Some(sender) {
+            self.choose_parent(now);
+        }
+        for (life, (kind, item)) in lives.chunks_exact(FORWARD_LIFE_LEN).zip(entries.iter()) {
+            // Each entry carries its own lifetime left; 0: expired on its way (not
+            // taken, not acked: its sender drops it at the same second).
+            let life = gossip::life_us(life);
+            if life > 0 {
+                self.gossip.set_rx_life(life);
+                self.handle_item(now, sender, their_hops, hop_limit, for_me, kind, item);
+            }
+        }
+    }
+
+    /// A fragment: kept until its forward (or plain item, from a host) is whole, which is
+    /// then handled like a frame of its own. The last fragment's header gives the sender's
+    /// hop count and hop limit.
+    fn handle_fragment(
+        &mut self,
+        now: u64,
+        sender: NodeAddr,
+        their_hops: u8,
+        hop_limit: u8,
+        f: &crate::radio::FragmentRepr<'_>,
+    ) {
+        let mut whole = [0u8; LARGE_FORWARD_LEN];
+        let (kind, len) = match self.reassembly.handle(now, sender, f) {
+            Err(_) => {
+                self.counters.malformed_frames += 1;
+                return;
+            }
+            Ok(Reassembly::Pending { dropped }) => {
+                if dropped.is_some() {
+                    self.counters.reassembly_dropped += 1;
+                }
+                return;
+            }
+            Ok(Reassembly::Duplicate) => return,
+            Ok(Reassembly::Complete(r)) => {
+                let Some(dst) = whole.get_mut(..r.bytes.len()) else {
+                    return;
+                };
+                dst.copy_from_slice(r.bytes);
+                (r.kind, r.bytes.len())
+            }
+        };
+        self.counters.reassembled += 1;
+        let Some(bytes) = whole.get(..len) else {
+            return;
+        };
+        if kind == FORWARD_FRAGMENTS {
+            self.handle_forward(now, sender, their_hops, hop_limit, bytes);
+        } else {
+            // A plain item in fragments (a host or a simple sender): like an Items frame.
+            self.handle_item(now, sender, their_hops, hop_limit, true, kind, bytes);
         }
     }
 
@@ -895,6 +1027,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
     pub fn handle_timeout(&mut self, now: u64) {
         self.gossip_timeout(now); // gossip hook
         self.expire(now);
+        while self.reassembly.poll_expired(now).is_some() {
+            self.counters.reassembly_dropped += 1;
+        }
         if self.duty_wait.is_some_and(|t| t <= now) {
             self.duty_wait = None;
         }
@@ -950,6 +1085,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let epoch = self.epoch;
         if self.transmitting {
             return None;
+        }
+        // A fragmented forward whose item left the store (receipt, expiry) stops.
+        if self
+            .train
+            .is_some_and(|t| self.store.find_short(t.short).is_none())
+        {
+            self.train = None;
         }
         let Some(due) = self.due(now) else {
             self.access = Access::Idle;
@@ -1009,13 +1151,29 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return None;
         };
         let toa = self.config.modulation.time_on_air_us(len);
-        if !self.duty.allows(now, toa, priority.budget_permille()) {
+        // A fragmented forward starts only if the budget holds all its fragments (the first
+        // is the longest).
+        let need = match self.train {
+            Some(t) if t.next == 0 => toa * (u64::from(t.last) + 1),
+            _ => toa,
+        };
+        if !self.duty.allows(now, need, priority.budget_permille()) {
+            if due == Due::Items {
+                self.train = None;
+            }
             self.counters.duty_deferrals += 1;
             self.duty_wait = Some(self.duty.next_change(now));
             self.access = Access::Idle;
             return None;
         }
         self.commit(now, due, len, packed, n_acks);
+        if let Some(t) = self.train.as_mut() {
+            self.counters.fragments_tx += 1;
+            t.next += 1;
+            if t.next > t.last {
+                self.train = None;
+            }
+        }
         self.duty.record(now, toa);
         self.counters.frames_tx += 1;
         self.counters.airtime_us += toa;
@@ -1704,6 +1862,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.duty_wait.is_some_and(|t| t > now) {
             return None;
         }
+        // A fragmented forward's fragments go back to back (its receivers hold the partial
+        // forward for REASSEMBLY_TIMEOUT_US).
+        if self.train.is_some() {
+            return Some(Due::Fragment);
+        }
         if self.advert_due.is_some_and(|t| t <= now) {
             return Some(Due::Advert);
         }
@@ -1741,6 +1904,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
     ) -> Option<(usize, Priority, Vec<usize, N>, usize)> {
         match due {
             Due::Recon | Due::Broadcast => self.gossip_build(now, due, buf),
+            Due::Fragment => self
+                .build_fragment(buf)
+                .map(|(len, priority)| (len, priority, Vec::new(), 0)),
             Due::Acks => {
                 let mut body = [0u8; MAX_ACKS * SHORT_ID_LEN];
                 let mut n = 0;
@@ -1774,8 +1940,36 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Due::Items => {
                 let parent = self.parent?;
                 let order = self.item_order(now);
-                let first = order.first().and_then(|&i| self.slots.get(i))?;
+                let first_i = *order.first()?;
+                let first = self.slots.get(first_i)?;
                 let priority = first.priority();
+                // An item whose forward does not fit one frame goes alone, in fragments.
+                if self
+                    .store
+                    .find_short(first.short())
+                    .is_some_and(|(_, bytes)| !forward_fits_one_frame(bytes.len()))
+                {
+                    let (short, hop_limit) = (first.short(), first.hop_limit());
+                    let life = forward_life_left(first.expires_us(self.epoch), now);
+                    self.train_tag = self.train_tag.wrapping_add(1);
+                    self.train = Some(Train {
+                        short,
+                        to: parent,
+                        life,
+                        hop_limit,
+                        priority,
+                        tag: self.train_tag,
+                        next: 0,
+                        last: 0,
+                    });
+                    let Some((len, priority)) = self.build_fragment(buf) else {
+                        self.train = None;
+                        return None;
+                    };
+                    let mut packed: Vec<usize, N> = Vec::new();
+                    packed.push(first_i).ok()?;
+                    return Some((len, priority, packed, 0));
+                }
                 // Entries first (into a scratch buffer), then as many queued custody acks as
                 // the rest of the frame holds, then the header, which needs the smallest hop
                 // limit of what was packed.
@@ -1854,6 +2048,41 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
+    /// Fragment `next` of the fragmented forward under way into `buf`: its body (next hop, no
+    /// acks, the one entry with its lifetime left) is rebuilt from the store each time. Sets
+    /// the train's last index.
+    fn build_fragment(&mut self, buf: &mut [u8]) -> Option<(usize, Priority)> {
+        let t = self.train?;
+        let (r, item) = self.store.find_short(t.short)?;
+        let mut body = [0u8; LARGE_FORWARD_LEN];
+        let (fixed, rest) = body.split_at_mut_checked(FORWARD_FIXED_LEN + 1 + FORWARD_LIFE_LEN)?;
+        let to = t.to.0.to_le_bytes();
+        fixed.copy_from_slice(&[to[0], to[1], 0, 1, t.life[0], t.life[1], t.life[2]]);
+        let mut b = EntriesBuilder::new(rest);
+        if !b.try_push(r.kind, item) {
+            return None;
+        }
+        let len = fixed.len() + b.finish()?.as_bytes().len();
+        let plan = Fragmenter::new(
+            self.header(t.hop_limit),
+            t.tag,
+            FORWARD_FRAGMENTS,
+            body.get(..len)?,
+            MAX_FRAME_LEN,
+        )
+        .ok()?;
+        let last = u8::try_from(plan.fragments() - 1).ok()?;
+        let repr = FrameRepr {
+            header: self.header(t.hop_limit),
+            body: Body::Fragment(plan.fragment(t.next)?),
+        };
+        let n = repr.emit(buf).ok()?;
+        if let Some(t) = self.train.as_mut() {
+            t.last = last;
+        }
+        Some((n, t.priority))
+    }
+
     /// Indices of due pending slots, highest priority then oldest first.
     fn item_order(&self, now: u64) -> Vec<usize, N> {
         let epoch = self.epoch;
@@ -1880,6 +2109,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Due::Recon | Due::Broadcast => {
                 self.gossip_commit(now, due, len, sent, n_acks);
             }
+            Due::Fragment => {}
             Due::Acks => {
                 self.acks.clear();
                 self.ack_due = None;
@@ -1982,6 +2212,11 @@ fn counted_entries(body: &[u8], max: usize, life_len: usize) -> Option<(&[u8], E
     (entries.count() == n).then_some((lives, entries))
 }
 
+/// Whether a forward of this item alone fits one frame (otherwise it goes in fragments).
+fn forward_fits_one_frame(item_len: usize) -> bool {
+    HEADER_LEN + FORWARD_FIXED_LEN + 1 + FORWARD_LIFE_LEN + 1 + item_len <= MAX_FRAME_LEN
+}
+
 /// Seconds left until `expires` on air, rounded up (an unexpired item never goes out with 0,
 /// which would mean "expired on its way"; a hop adds at most a second), saturating at the
 /// `u24` of the wire.
@@ -2018,6 +2253,8 @@ enum Due {
     /// gossip.rs: a reconciliation body; broadcast items or one signed receipt.
     Recon,
     Broadcast,
+    /// The next fragment of a fragmented forward (the first goes as [`Due::Items`]).
+    Fragment,
 }
 
 /// The index entry of a stored record, its transmit timer at `now` (a receipt is marked as one).

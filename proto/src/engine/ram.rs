@@ -1,5 +1,6 @@
-//! RAM budget probe (benchmark B11): the engine's state plus the RAM index of a 2000-item
-//! store whose item bytes live in flash must fit 48 KiB on an MCU.
+//! RAM budget probe (benchmark B11): the engine's state (with its two reassembly buffers for
+//! fragmented forwards) plus the RAM index of a 2000-item store whose item bytes live in flash
+//! must fit 48 KiB on an MCU.
 //!
 //! [`FlashIndexProbe`] stands for a flash store's RAM: a `u16` map from the engine's index
 //! position to a fixed-size flash slot (2000 × 2 bytes; records and bytes stay in flash).

@@ -186,7 +186,7 @@ pub enum ItemOutcome {
     Malformed,
     /// The signature does not verify for the node's chain.
     BadSignature,
-    /// Does not fit one radio frame.
+    /// Longer than the relay engine carries ([`crate::engine::MAX_ITEM_LEN`]).
     TooLarge,
     /// The node's store is full; push again later.
     StoreFull,

@@ -52,6 +52,10 @@
 //! chunk length. [`Fragmenter`] splits an item, [`Reassembler`] puts it back together with
 //! bounded memory, keyed by (sender, tag), with caller-driven expiry and visible eviction.
 //!
+//! The relay engine sends an engine-defined frame body in fragments too (a custody forward of
+//! an item longer than one frame): its first fragment's kind byte is `0x80 | frame kind`
+//! (`engine::FORWARD_FRAGMENTS`), never an item kind (those stay below `0x80`).
+//!
 //! ## Why there is no CRC or MAC in the container
 //!
 //! - Every frame goes out as an explicit-header LoRa packet with the SX126x PHY CRC-16 on; the
