@@ -1744,3 +1744,59 @@ fn an_item_longer_than_the_engine_carries_is_refused() {
             .contains(&format!("{MAX_ITEM_LEN} bytes"))
     );
 }
+
+#[test]
+fn an_ack_due_between_two_fragments_does_not_cut_the_forward() {
+    use toile_proto::radio::{Frame, FrameKind};
+    // R(1) with relay 2 (one hop from a bridge: no bridge slots) as parent holds a DUBP certification to forward, then takes
+    // custody of A(0)'s identity document (its ack waits ACK_HOLD_US for a forward to ride
+    // on). The channel is busy until 20 s before the ack falls due, then again from the
+    // certification's first fragment until the ack is due: the ack falls due between the
+    // two fragments, goes first, and the second fragment follows it.
+    let mut e = engine(1, false);
+    let mut now = 1_000_000;
+    e.handle_frame(now, RxMeta::default(), &advert(2, 1));
+    assert_eq!(e.route_hops(), Some(2));
+    let cert = dubp_vector("certification");
+    e.submit(now, ItemKind::Dubp, &cert).unwrap();
+    let identity = dubp_vector("identity");
+    let mut body = 1u16.to_le_bytes().to_vec();
+    body.extend_from_slice(&[0, 1]); // no acks; one entry
+    body.extend_from_slice(&600u32.to_le_bytes()[..toile_proto::engine::FORWARD_LIFE_LEN]);
+    body.push(ItemKind::Dubp.to_u8());
+    body.extend_from_slice(&identity);
+    let forward = limited_frame(0, 3, 5, toile_proto::engine::FORWARD, &body);
+    e.handle_frame(now, RxMeta::default(), &forward);
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let mut sent = Vec::new();
+    let ack_at = now + toile_proto::engine::ACK_HOLD_US;
+    while now < ack_at + 10 * MINUTE && sent.len() < 4 {
+        let busy = if sent.is_empty() {
+            now + 20_000_000 < ack_at
+        } else {
+            // The ack's hold has a jitter of up to CW_MAX_SLOTS contention slots (~8.4 s).
+            now <= ack_at + 10_000_000
+        };
+        if let Some(t) = e.poll_transmit(now, busy, &mut buf) {
+            let f = Frame::new_checked(&buf[..t.len]).unwrap();
+            let index = (f.kind() == FrameKind::Fragment).then(|| f.body()[1] >> 4);
+            sent.push((f.kind(), index));
+            now += e.config().modulation.time_on_air_us(t.len);
+            e.handle_tx_done(now);
+        } else {
+            now += 100_000;
+        }
+        if e.poll_timeout().is_some_and(|t| t <= now) {
+            e.handle_timeout(now);
+        }
+    }
+    assert_eq!(
+        &sent[..3],
+        &[
+            (FrameKind::Fragment, Some(0)),
+            (FrameKind::CustodyAck, None),
+            (FrameKind::Fragment, Some(1)),
+        ],
+        "{sent:?}"
+    );
+}

@@ -1153,12 +1153,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let toa = self.config.modulation.time_on_air_us(len);
         // A fragmented forward starts only if the budget holds all its fragments (the first
         // is the longest).
+        let starts_train = due == Due::Items && self.train.is_some();
         let need = match self.train {
-            Some(t) if t.next == 0 => toa * (u64::from(t.last) + 1),
+            Some(t) if starts_train => toa * (u64::from(t.last) + 1),
             _ => toa,
         };
         if !self.duty.allows(now, need, priority.budget_permille()) {
-            if due == Due::Items {
+            if starts_train {
                 self.train = None;
             }
             self.counters.duty_deferrals += 1;
@@ -1167,7 +1168,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return None;
         }
         self.commit(now, due, len, packed, n_acks);
-        if let Some(t) = self.train.as_mut() {
+        // Acks due while a fragmented forward is under way go between two of its fragments.
+        if let Some(t) = self
+            .train
+            .as_mut()
+            .filter(|_| matches!(due, Due::Items | Due::Fragment))
+        {
             self.counters.fragments_tx += 1;
             t.next += 1;
             if t.next > t.last {
