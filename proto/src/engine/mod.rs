@@ -622,8 +622,8 @@ pub struct Engine<S: Store, const N: usize> {
 }
 
 /// A fragmented forward on its way out. Its body is rebuilt from the store for every
-/// fragment (the same bytes each time: the lifetime left is fixed when it starts), so RAM
-/// holds no copy of the item.
+/// fragment (the same bytes each time: the lifetime left is fixed when it starts, so a hop in
+/// fragments may add the few seconds they take), and RAM holds no copy of the item.
 #[derive(Debug, Clone, Copy)]
 struct Train {
     short: ShortId,
