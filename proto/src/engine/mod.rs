@@ -2013,30 +2013,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     .min((room - lives.len() - entries.len()) / SHORT_ID_LEN)
                     .min(usize::from(u8::MAX));
                 let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
-                let (fixed, rest) = body.split_at_mut_checked(FORWARD_FIXED_LEN)?;
-                fixed.copy_from_slice(&[
-                    parent.0.to_le_bytes()[0],
-                    parent.0.to_le_bytes()[1],
-                    n_acks as u8,
-                ]);
-                let (ack_bytes, rest) = rest.split_at_mut_checked(n_acks * SHORT_ID_LEN)?;
-                for (dst, a) in ack_bytes
-                    .chunks_exact_mut(SHORT_ID_LEN)
-                    .zip(self.acks.iter())
-                {
-                    dst.copy_from_slice(&a.0.to_le_bytes());
-                }
-                let (count, rest) = rest.split_first_mut()?;
-                *count = packed.len() as u8;
-                let (life_bytes, rest) = rest.split_at_mut_checked(lives.len())?;
-                life_bytes.copy_from_slice(lives);
-                rest.get_mut(..entries.len())?.copy_from_slice(entries);
-                let len = HEADER_LEN
-                    + FORWARD_FIXED_LEN
-                    + n_acks * SHORT_ID_LEN
-                    + 1
-                    + lives.len()
-                    + entries.len();
+                let head = write_forward_head(body, parent, self.acks.get(..n_acks)?, lives)?;
+                body.get_mut(head..head + entries.len())?
+                    .copy_from_slice(entries);
+                let len = HEADER_LEN + head + entries.len();
                 // Emit the header over the first bytes (the body is already in place).
                 let mut head = [0u8; MAX_FRAME_LEN];
                 let hl = FrameRepr {
@@ -2061,14 +2041,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let t = self.train?;
         let (r, item) = self.store.find_short(t.short)?;
         let mut body = [0u8; LARGE_FORWARD_LEN];
-        let (fixed, rest) = body.split_at_mut_checked(FORWARD_FIXED_LEN + 1 + FORWARD_LIFE_LEN)?;
-        let to = t.to.0.to_le_bytes();
-        fixed.copy_from_slice(&[to[0], to[1], 0, 1, t.life[0], t.life[1], t.life[2]]);
-        let mut b = EntriesBuilder::new(rest);
+        let head = write_forward_head(&mut body, t.to, &[], &t.life)?;
+        let mut b = EntriesBuilder::new(body.get_mut(head..)?);
         if !b.try_push(r.kind, item) {
             return None;
         }
-        let len = fixed.len() + b.finish()?.as_bytes().len();
+        let len = head + b.finish()?.as_bytes().len();
         let plan = Fragmenter::new(
             self.header(t.hop_limit),
             t.tag,
@@ -2216,6 +2194,28 @@ fn counted_entries(body: &[u8], max: usize, life_len: usize) -> Option<(&[u8], E
     let (lives, rest) = rest.split_at_checked(n * life_len)?;
     let entries = Entries::new_checked(rest).ok()?;
     (entries.count() == n).then_some((lives, entries))
+}
+
+/// Writes the head of a [`FORWARD`] body into `out`: next hop `to`, the ack count and `acks`,
+/// the entry count and the entries' lifetimes left (`lives`, [`FORWARD_LIFE_LEN`] bytes each).
+/// Returns its length: the entries follow. `None` if `out` is too short.
+fn write_forward_head(
+    out: &mut [u8],
+    to: NodeAddr,
+    acks: &[ShortId],
+    lives: &[u8],
+) -> Option<usize> {
+    let to = to.0.to_le_bytes();
+    let (fixed, rest) = out.split_at_mut_checked(FORWARD_FIXED_LEN)?;
+    fixed.copy_from_slice(&[to[0], to[1], u8::try_from(acks.len()).ok()?]);
+    let (ack_bytes, rest) = rest.split_at_mut_checked(acks.len() * SHORT_ID_LEN)?;
+    for (dst, a) in ack_bytes.chunks_exact_mut(SHORT_ID_LEN).zip(acks) {
+        dst.copy_from_slice(&a.0.to_le_bytes());
+    }
+    let (count, rest) = rest.split_first_mut()?;
+    *count = u8::try_from(lives.len() / FORWARD_LIFE_LEN).ok()?;
+    rest.get_mut(..lives.len())?.copy_from_slice(lives);
+    Some(FORWARD_FIXED_LEN + acks.len() * SHORT_ID_LEN + 1 + lives.len())
 }
 
 /// Whether a forward of this item alone fits one frame (otherwise it goes in fragments).
