@@ -1301,6 +1301,11 @@ fn a_bridge_we_cannot_reach_is_not_forgotten_when_the_neighbour_table_fills() {
 
 /// An Items frame (a rebroadcast) from `sender` advertising `hops`, carrying `item`.
 fn items_frame(sender: u16, hops: u8, item: &[u8]) -> Vec<u8> {
+    items_frame_of(sender, hops, ItemKind::Extrinsic, item)
+}
+
+/// An Items frame carrying `item` of `kind`.
+fn items_frame_of(sender: u16, hops: u8, kind: ItemKind, item: &[u8]) -> Vec<u8> {
     use toile_proto::radio::{Flags, FrameBuilder, Header};
     let header = Header {
         flags: Flags::from_bits(hops).unwrap(),
@@ -1309,7 +1314,7 @@ fn items_frame(sender: u16, hops: u8, item: &[u8]) -> Vec<u8> {
     };
     let mut buf = [0u8; MAX_FRAME_LEN];
     let mut b = FrameBuilder::new(&mut buf, header).unwrap();
-    assert!(b.try_push(ItemKind::Extrinsic, item));
+    assert!(b.try_push(kind, item));
     let n = b.finish().unwrap();
     buf[..n].to_vec()
 }
@@ -1322,7 +1327,19 @@ fn forward_frame(sender: u16, hops: u8, to: u16, item: &[u8]) -> Vec<u8> {
 
 /// A custody forward carrying `item` with `secs` seconds of lifetime left.
 fn forward_frame_life(sender: u16, hops: u8, to: u16, item: &[u8], secs: u32) -> Vec<u8> {
-    let entries = items_frame(sender, hops, item);
+    forward_frame_of(sender, hops, to, ItemKind::Extrinsic, item, secs)
+}
+
+/// A custody forward carrying `item` of `kind` with `secs` seconds of lifetime left.
+fn forward_frame_of(
+    sender: u16,
+    hops: u8,
+    to: u16,
+    kind: ItemKind,
+    item: &[u8],
+    secs: u32,
+) -> Vec<u8> {
+    let entries = items_frame_of(sender, hops, kind, item);
     let mut body = to.to_le_bytes().to_vec();
     body.push(0); // no piggybacked acks
     body.push(1); // one entry, its lifetime left (u24)
@@ -1748,9 +1765,9 @@ fn an_item_longer_than_the_engine_carries_is_refused() {
 #[test]
 fn an_ack_due_between_two_fragments_does_not_cut_the_forward() {
     use toile_proto::radio::{Frame, FrameKind};
-    // R(1) with relay 2 (one hop from a bridge: no bridge slots) as parent holds a DUBP certification to forward, then takes
-    // custody of A(0)'s identity document (its ack waits ACK_HOLD_US for a forward to ride
-    // on). The channel is busy until 20 s before the ack falls due, then again from the
+    // R(1), whose parent is relay 2 (one hop from a bridge: no bridge slots), holds a DUBP
+    // certification to forward, then takes custody of A(0)'s identity document (its ack
+    // waits ACK_HOLD_US for a forward to ride on). The channel is busy until 20 s before the ack falls due, then again from the
     // certification's first fragment until the ack is due: the ack falls due between the
     // two fragments, goes first, and the second fragment follows it.
     let mut e = engine(1, false);
@@ -1760,12 +1777,7 @@ fn an_ack_due_between_two_fragments_does_not_cut_the_forward() {
     let cert = dubp_vector("certification");
     e.submit(now, ItemKind::Dubp, &cert).unwrap();
     let identity = dubp_vector("identity");
-    let mut body = 1u16.to_le_bytes().to_vec();
-    body.extend_from_slice(&[0, 1]); // no acks; one entry
-    body.extend_from_slice(&600u32.to_le_bytes()[..toile_proto::engine::FORWARD_LIFE_LEN]);
-    body.push(ItemKind::Dubp.to_u8());
-    body.extend_from_slice(&identity);
-    let forward = limited_frame(0, 3, 5, toile_proto::engine::FORWARD, &body);
+    let forward = forward_frame_of(0, 3, 1, ItemKind::Dubp, &identity, 600);
     e.handle_frame(now, RxMeta::default(), &forward);
     let mut buf = [0u8; MAX_FRAME_LEN];
     let mut sent = Vec::new();
