@@ -1168,18 +1168,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return None;
         }
         self.commit(now, due, len, packed, n_acks);
-        // Acks due while a fragmented forward is under way go between two of its fragments.
-        if let Some(t) = self
-            .train
-            .as_mut()
-            .filter(|_| matches!(due, Due::Items | Due::Fragment))
-        {
-            self.counters.fragments_tx += 1;
-            t.next += 1;
-            if t.next > t.last {
-                self.train = None;
-            }
-        }
         self.duty.record(now, toa);
         self.counters.frames_tx += 1;
         self.counters.airtime_us += toa;
@@ -2067,6 +2055,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
         Some((n, t.priority))
     }
 
+    /// A fragment of the train went out (only its own frames count: acks that fall due
+    /// between two fragments go between them).
+    fn train_sent(&mut self) {
+        if let Some(t) = self.train.as_mut() {
+            self.counters.fragments_tx += 1;
+            t.next += 1;
+            if t.next > t.last {
+                self.train = None;
+            }
+        }
+    }
+
     /// Indices of due pending slots, highest priority then oldest first.
     fn item_order(&self, now: u64) -> Vec<usize, N> {
         let epoch = self.epoch;
@@ -2093,7 +2093,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Due::Recon | Due::Broadcast => {
                 self.gossip_commit(now, due, len, sent, n_acks);
             }
-            Due::Fragment => {}
+            Due::Fragment => self.train_sent(),
             Due::Acks => {
                 self.acks.clear();
                 self.ack_due = None;
@@ -2118,6 +2118,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 self.counters.control_bytes += len as u64;
             }
             Due::Items => {
+                // A train that is under way started with this frame.
+                self.train_sent();
                 if n_acks > 0 {
                     let keep: Vec<ShortId, MAX_ACKS> =
                         self.acks.iter().skip(n_acks).copied().collect();
