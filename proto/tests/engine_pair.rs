@@ -1812,3 +1812,115 @@ fn an_ack_due_between_two_fragments_does_not_cut_the_forward() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn a_sender_whose_parent_never_hears_it_is_rescued_by_a_node_that_does() {
+    // S(0) hears P(1) (one hop from the bridge B(3)) but P never hears S; X(2) hears S but S
+    // never hears X. S's only way out is the one-way link S -> X: X counts S's repeats to P
+    // and takes custody at the third (`RESCUE_COPIES`). Found in `toile sim` (50 nodes,
+    // seeds 18, 43, 89, 90, 95: payments of such nodes were all lost).
+    let mut m = four(vec![
+        vec![false, false, true, false], // S is heard by X only
+        vec![true, false, false, true],  // P: by S and B
+        vec![false, false, false, true], // X: by B only
+        vec![false, true, true, false],  // B: by P and X
+    ]);
+    m.run_until(5 * MINUTE);
+    assert_eq!(m.nodes[0].parent(), Some(NodeAddr(1)), "S follows P");
+    let id = m.submit(0, &payment(1201)).unwrap();
+    m.run_until(90 * MINUTE);
+    assert!(m.uplinked(3, &id), "delivered through X");
+    assert!(stored_from_air(&m, 2, &id), "X took custody");
+    assert!(!stored_from_air(&m, 1, &id), "P never heard it");
+    assert_eq!(m.nodes[2].counters().rescued, 1);
+    assert!(m.nodes[0].counters().item_retries >= 2, "S repeated it");
+}
+
+#[test]
+fn a_lost_ack_is_no_rescue_and_a_far_sender_is_rescued_at_once() {
+    let pay = payment(1202);
+    let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &pay)
+        .unwrap()
+        .id();
+    let mut x = engine(2, false);
+    let now = 0;
+    x.handle_frame(now, RxMeta::default(), &advert(9, 0));
+    assert_eq!(x.route_hops(), Some(1));
+    // S(0, two hops) repeats its forward to P(1): a lost ack. Then P is heard carrying it
+    // on: the item moved, and S's next repeat (P's ack lost again) starts a new count.
+    x.handle_frame(now, RxMeta::default(), &forward_frame(0, 2, 1, &pay));
+    x.handle_frame(now, RxMeta::default(), &forward_frame(0, 2, 1, &pay));
+    x.handle_frame(now, RxMeta::default(), &forward_frame(1, 1, 9, &pay));
+    x.handle_frame(now, RxMeta::default(), &forward_frame(0, 2, 1, &pay));
+    assert!(x.item(&id).is_none(), "not taken: its next hop carries it");
+    assert_eq!(x.counters().rescued, 0);
+    // Two more repeats of S with nobody else carrying it: the third copy since P's is taken.
+    x.handle_frame(now, RxMeta::default(), &forward_frame(0, 2, 1, &pay));
+    assert!(x.item(&id).is_none());
+    x.handle_frame(now, RxMeta::default(), &forward_frame(0, 2, 1, &pay));
+    assert!(x.is_pending(&id), "taken at the third copy");
+    assert_eq!(x.counters().rescued, 1);
+    // A sender advertising 3 hops more than X, though X hears it, does not hear X (else it
+    // would route through X): its first copy is taken.
+    let near = payment(1203);
+    let near_id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &near)
+        .unwrap()
+        .id();
+    x.handle_frame(now, RxMeta::default(), &forward_frame(4, 3, 5, &near));
+    assert!(
+        x.item(&near_id).is_none(),
+        "2 hops more: may hear X, not taken"
+    );
+    let far = payment(1204);
+    let far_id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &far)
+        .unwrap()
+        .id();
+    x.handle_frame(now, RxMeta::default(), &forward_frame(6, 4, 5, &far));
+    assert!(x.is_pending(&far_id), "4 hops from X's 1: taken at once");
+    assert_eq!(x.counters().rescued, 2);
+}
+
+#[test]
+fn a_certification_is_not_starved_by_a_stream_of_payments() {
+    // H(0) is a hub next to the bridge (9): a payment to pass on every 5 s, more than its
+    // slot of the bridge's cycle lets it send, keeps a custody frame due at every chance. Rebroadcasts come after custody frames, but not
+    // for ever: its own certification goes out within STARVE_US of falling due (50 nodes
+    // seed 16: one waited 2.6 hours).
+    // A store that holds the whole stream (a full one would evict the certification).
+    let mut h: Box<Engine<MemStore<300, 256>, 300>> =
+        Box::new(Engine::new(config(0, false), MemStore::new(), 0));
+    let mut now = 0;
+    h.handle_frame(now, RxMeta::default(), &advert(9, 0));
+    assert_eq!(h.route_hops(), Some(1));
+    h.submit(now, ItemKind::Extrinsic, &payment(1300)).unwrap();
+    h.submit(now, ItemKind::Extrinsic, &cert(1300)).unwrap();
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let mut sent_at = None;
+    let mut nonce = 1301;
+    while now < 20 * MINUTE && sent_at.is_none() {
+        if now % (MINUTE / 12) == 0 {
+            // Faster than its slot of the bridge's cycle lets it send.
+            h.submit(now, ItemKind::Extrinsic, &payment(nonce)).unwrap();
+            nonce += 1;
+        }
+        h.handle_timeout(now);
+        if let Some(tx) = h.poll_transmit(now, false, &mut buf) {
+            let f = toile_proto::radio::FrameRepr::parse(&buf[..tx.len]).unwrap();
+            if let toile_proto::radio::Body::Other { kind, .. } = f.body
+                && kind == toile_proto::engine::BROADCAST
+            {
+                sent_at = Some(now);
+            }
+            h.handle_tx_done(now + h.config().modulation.time_on_air_us(tx.len));
+        }
+        while h.poll_event().is_some() {}
+        now += 100_000;
+    }
+    let at = sent_at.unwrap_or_else(|| panic!("the certification went out: {:?}", h.counters()));
+    assert!(
+        at <= toile_proto::engine::STARVE_US + MINUTE,
+        "sent after {} s",
+        at / 1_000_000
+    );
+    assert!(h.counters().item_tx > 5, "payments kept flowing");
+}

@@ -74,6 +74,20 @@
 //!   kept until [`Engine::handle_receipt`] or expiry. Bridges take every item addressed to
 //!   them (and plain [`FrameKind::Items`] frames from uphill) and hand it to their uplink
 //!   ([`Event::Uplink`]).
+//! - **Rescue over one-way links**: a node hears a neighbour's forwards but the neighbour's
+//!   parent does not (links are not symmetric: per-link offsets, or a node that hears far
+//!   relays it cannot reach). Such a sender never gets an ack and, in a pocket whose only way
+//!   out is a link it cannot hear back, never hands its items over at all. A node nearer a
+//!   bridge that overhears a forward addressed to another node counts the sender's copies of
+//!   each item ([`OVERHEARD_LEN`] items): at the [`RESCUE_COPIES`]-th with nobody else heard
+//!   carrying it, or at once when the sender advertises [`RESCUE_HOPS`] more hops than it
+//!   (a sender that heard it would route through it), it takes custody, acks (the sender may
+//!   not hear it: it keeps retrying until the receipt), and sends its first forward after a
+//!   random part of [`RESCUE_JITTER_US`], so that of several rescuers the first one's
+//!   forward hands the item over for the others (`Counters::rescued`). 50 nodes, seeds
+//!   1–100: items never delivered 259 → 47 (seed 95, a bottleneck clogged by one pocket's
+//!   endless retries: 108 → 2, within the hour 0.79 → 0.996), mean within-the-hour ratio
+//!   0.9958 → 0.9990, at the same 1.58 × greedy.
 //! - **Items longer than one frame** (up to [`MAX_ITEM_LEN`], 768 bytes: a DUBP certification
 //!   is 278 bytes compact, a transaction with conditions 466) go alone in a **fragmented
 //!   forward**: the [`FORWARD`] body with that one entry (no acks) split into
@@ -112,7 +126,8 @@
 //!
 //! ## Transmit order
 //! When several things are due, one frame carries, by priority: explicit custody acks whose
-//! hold has passed, the next fragment of a fragmented forward under way, an advert, then
+//! hold has passed, the next fragment of a fragmented forward under way, an advert, a
+//! rebroadcast or receipt that custody frames kept waiting [`STARVE_US`], then
 //! pending items (highest priority, then oldest first, packed while they fit one frame; an
 //! item too long for one frame, when it comes first, starts a fragmented forward), then
 //! (`gossip.rs`, all [`Priority::Low`]) reconciliation, broadcast rebroadcasts and receipts.
@@ -138,7 +153,7 @@ pub use duty::{DutyCycle, DutyRule, Modulation};
 pub use gossip::{
     BATCH_HOLD_US, BROADCAST, BROADCAST_K, BROADCAST_TTL_US, CONFIRM_US, DIGEST_FRAME_LEN,
     MATURE_US, RECEIPT_HOLD_US, RECEIPT_IDS, RECEIPT_KIND, RECON_CAP, RELAY_WINDOW_US, Receipt,
-    TRICKLE_MAX_US, TRICKLE_MIN_US, is_receipt, receipt_id,
+    STARVE_US, TRICKLE_MAX_US, TRICKLE_MIN_US, is_receipt, receipt_id,
 };
 pub use slot::MAX_TTL_US;
 pub use store::{MemStore, Record, Store, StoreError};
@@ -216,6 +231,22 @@ pub const ACK_HOLD_US: u64 = 90_000_000;
 pub const BRIDGE_ACK_HOLD_US: u64 = 300_000_000;
 /// Recently seen short ids remembered for duplicate suppression.
 pub const SEEN_LEN: usize = 128;
+/// Custody forwards addressed to other nodes whose repeats are counted (see [`RESCUE_COPIES`]).
+pub const OVERHEARD_LEN: usize = 8;
+/// Copies of one item heard from one sender, addressed to other nodes and with nobody else
+/// heard carrying it, after which a node nearer a bridge takes custody itself: the sender
+/// gets no ack (a one-way link: its parent does not hear it) and its item would otherwise
+/// never leave it. One lost ack costs one repeat, so three copies mean a sender in trouble.
+/// A sender advertising [`RESCUE_HOPS`] more hops than ours is rescued at its first copy.
+pub const RESCUE_COPIES: u8 = 3;
+/// A sender we hear that advertises this many hops more than we do does not hear us (it
+/// would route through us): its route is one-way links too, and its forward is taken at
+/// once.
+pub const RESCUE_HOPS: u8 = 3;
+/// A rescued item's first forward waits a random part of this (µs), so that of several
+/// nodes that overheard the same repeats, the first one's forward hands it over for the
+/// others.
+pub const RESCUE_JITTER_US: u64 = 30_000_000;
 /// Custody acks waiting to be sent (one frame carries them all).
 pub const MAX_ACKS: usize = 24;
 /// Neighbours remembered for the choice of a parent.
@@ -455,6 +486,9 @@ pub struct Counters {
     pub piggybacked_acks: u64,
     /// Items a neighbour handed back after we had handed them over.
     pub taken_back: u64,
+    /// Items taken from a sender whose repeated forwards to other nodes got no answer
+    /// ([`RESCUE_COPIES`]).
+    pub rescued: u64,
     // gossip.rs: broadcast class, reconciliation, receipts.
     /// Broadcast frames (certifications) sent.
     pub bcast_tx: u64,
@@ -569,6 +603,14 @@ impl Neighbour {
     }
 }
 
+/// A custody item overheard on its way to another node: who sent it, how many times.
+#[derive(Debug, Clone, Copy)]
+struct Overheard {
+    short: ShortId,
+    sender: NodeAddr,
+    copies: u8,
+}
+
 /// Airtime charged to one signer in the current hour.
 #[derive(Debug, Clone, Copy)]
 struct SignerUse {
@@ -586,6 +628,8 @@ pub struct Engine<S: Store, const N: usize> {
     /// The driver's `now` at [`Engine::new`]: the index's ticks count from here.
     epoch: u64,
     seen: Deque<ShortId, SEEN_LEN>,
+    /// Custody forwards overheard for other nodes, with their copies (`RESCUE_COPIES`).
+    overheard: Deque<Overheard, OVERHEARD_LEN>,
     acks: Vec<ShortId, MAX_ACKS>,
     /// When the oldest queued ack must go out.
     ack_due: Option<u64>,
@@ -650,6 +694,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             slots: Vec::new(),
             epoch: now,
             seen: Deque::new(),
+            overheard: Deque::new(),
             acks: Vec::new(),
             ack_due: None,
             events: Deque::new(),
@@ -1448,6 +1493,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let held = self.holds(&id);
         // A relay that no longer holds an item it saw (released to make room) takes it again
         // like a new one: acking without holding would lose it. Bridges ack what they uplinked.
+        // A sender repeating an item to others with no answer (a one-way link to its parent):
+        // a node nearer a bridge that hears it takes custody (`RESCUE_COPIES`).
+        let rescue = !for_me && !held && self.overheard_copy(short, sender, their_hops, downhill);
+        let take = take || rescue;
         if held || (self.seen(short) && (self.config.bridge || !take)) {
             if take {
                 self.counters.duplicates += 1;
@@ -1476,9 +1525,66 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return;
         }
         if self.accept(now, &item, id, hop_limit.saturating_sub(1), true) {
+            if rescue {
+                self.counters.rescued += 1;
+                // Others that heard the same repeats take it too unless our forward, heard
+                // first, hands it over for them.
+                let at = now + self.next_random() % RESCUE_JITTER_US;
+                let epoch = self.epoch;
+                if let Some(s) = self.slots.iter_mut().find(|s| s.short() == short) {
+                    s.set_next_try(ticks(epoch, at));
+                }
+            }
             // Explicit custody ack: piggybacked on our next forward, or alone after the hold.
             self.queue_ack(now, short);
         }
+    }
+
+    /// A custody item heard on its way to another node: count the sender's copies. `true`
+    /// (take custody) when we are nearer a bridge than the sender (`downhill`) with a route
+    /// to pass it on, and either the sender has sent it [`RESCUE_COPIES`] times with nobody
+    /// else heard carrying it (its next hop does not answer) or it advertises
+    /// [`RESCUE_HOPS`] more hops than we do (it does not hear us). A copy from another
+    /// sender means the item moved on (or another node rescued it): the count starts again
+    /// from that sender.
+    fn overheard_copy(
+        &mut self,
+        short: ShortId,
+        sender: NodeAddr,
+        their_hops: u8,
+        downhill: bool,
+    ) -> bool {
+        let copies = match self.overheard.iter_mut().find(|o| o.short == short) {
+            Some(o) if o.sender == sender => {
+                o.copies = o.copies.saturating_add(1);
+                o.copies
+            }
+            Some(o) => {
+                // Someone else carries it: on its way.
+                o.sender = sender;
+                o.copies = 1;
+                return false;
+            }
+            None => {
+                if self.overheard.is_full() {
+                    self.overheard.pop_front();
+                }
+                let _ = self.overheard.push_back(Overheard {
+                    short,
+                    sender,
+                    copies: 1,
+                });
+                1
+            }
+        };
+        let rescue = (copies >= RESCUE_COPIES
+            || their_hops >= self.hops.saturating_add(RESCUE_HOPS))
+            && downhill
+            && self.hops < NO_ROUTE;
+        if rescue {
+            self.overheard.retain(|o| o.short != short);
+        }
+        rescue
     }
 
     /// The checks an item from the air passes before it is stored (custody or broadcast):
@@ -1866,6 +1972,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         if self.solicit.is_some_and(|(t, _)| t <= now) && self.wants_route() {
             return Some(Due::Advert);
+        }
+        // gossip hook: a rebroadcast kept waiting too long by custody frames goes first.
+        if self.gossip_starved(now) {
+            return Some(Due::Broadcast);
         }
         if self.parent.is_some()
             && !self.config.bridge
