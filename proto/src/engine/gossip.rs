@@ -477,6 +477,17 @@ impl Gossip {
     }
 }
 
+/// Where the waiting rebroadcasts and receipts stand in the transmit order
+/// ([`Engine::gossip_broadcast_turn`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BroadcastTurn {
+    NotDue,
+    /// Due, after any custody frame.
+    AfterCustody,
+    /// Kept waiting [`STARVE_US`] by custody frames: goes before them.
+    BeforeCustody,
+}
+
 impl<S: Store, const N: usize> Engine<S, N> {
     /// Accept signed receipts from these bridges (their Ed25519 public keys; a `&'static`
     /// list in flash like [`Engine::with_members`]). Without it receipts are ignored (counted
@@ -987,18 +998,26 @@ impl<S: Store, const N: usize> Engine<S, N> {
         (due < u64::MAX).then_some(due)
     }
 
-    /// A rebroadcast (or receipt) has waited [`STARVE_US`] past its time behind custody
-    /// frames, and the low class's duty budget holds a full frame now: it goes first once.
-    /// (Without the budget check, a rebroadcast the duty rule defers would hold custody
-    /// frames back with it.)
-    pub(super) fn gossip_starved(&self, now: u64) -> bool {
-        self.broadcast_due_at()
-            .is_some_and(|t| t.saturating_add(STARVE_US) <= now)
-            && self.duty.allows(
-                now,
-                self.config.modulation.time_on_air_us(MAX_FRAME_LEN),
-                Priority::Low.budget_permille(),
-            )
+    /// Whether waiting rebroadcasts and receipts make a frame due now, and where it goes
+    /// (one scan of the index serves both): after custody frames, or before them once it
+    /// has waited [`STARVE_US`] past its time and the low class's duty budget holds a full
+    /// frame now. (Without the budget check, a rebroadcast the duty rule defers would hold
+    /// custody frames back with it.)
+    pub(super) fn gossip_broadcast_turn(&self, now: u64) -> BroadcastTurn {
+        match self.broadcast_due_at() {
+            Some(t)
+                if t.saturating_add(STARVE_US) <= now
+                    && self.duty.allows(
+                        now,
+                        self.config.modulation.time_on_air_us(MAX_FRAME_LEN),
+                        Priority::Low.budget_permille(),
+                    ) =>
+            {
+                BroadcastTurn::BeforeCustody
+            }
+            Some(t) if t <= now => BroadcastTurn::AfterCustody,
+            _ => BroadcastTurn::NotDue,
+        }
     }
 
     /// Transmissions waiting (armed only while the radio may contend).
@@ -1008,15 +1027,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
-    /// What of ours could go out now: reconciliation when `control`, else rebroadcasts and
-    /// receipts (all after custody items, at [`Priority::Low`]).
-    pub(super) fn gossip_due(&self, now: u64, control: bool) -> Option<Due> {
-        if control {
-            return self.gossip.recon.has_output().then_some(Due::Recon);
-        }
-        self.broadcast_due_at()
-            .is_some_and(|t| t <= now)
-            .then_some(Due::Broadcast)
+    /// A reconciliation frame is waiting (after custody items, at [`Priority::Low`]).
+    pub(super) fn gossip_recon_due(&self) -> Option<Due> {
+        self.gossip.recon.has_output().then_some(Due::Recon)
     }
 
     /// Frame a gossip [`Due`]: (length, priority, slots packed).

@@ -1974,7 +1974,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return Some(Due::Advert);
         }
         // gossip hook: a rebroadcast kept waiting too long by custody frames goes first.
-        if self.gossip_starved(now) {
+        let broadcast = self.gossip_broadcast_turn(now);
+        if broadcast == gossip::BroadcastTurn::BeforeCustody {
             return Some(Due::Broadcast);
         }
         if self.parent.is_some()
@@ -1988,8 +1989,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         // gossip hooks, after custody so they never crowd it out: reconciliation, then
         // rebroadcasts and receipts.
-        self.gossip_due(now, true)
-            .or_else(|| self.gossip_due(now, false))
+        self.gossip_recon_due().or_else(|| {
+            (broadcast == gossip::BroadcastTurn::AfterCustody).then_some(Due::Broadcast)
+        })
     }
 
     fn header(&self, hop_limit: u8) -> Header {
