@@ -72,6 +72,13 @@ fn cert(nonce: u32) -> Vec<u8> {
     )
 }
 
+/// The content id of a signed extrinsic (a [`payment`] or a [`cert`]).
+fn extrinsic_id(bytes: &[u8]) -> ItemId {
+    toile_proto::item::Item::parse(ItemKind::Extrinsic, bytes)
+        .unwrap()
+        .id()
+}
+
 /// Nodes on one channel. `links[i][j]`: j hears i.
 struct Mesh {
     nodes: Vec<E>,
@@ -1169,9 +1176,7 @@ fn a_payment_lifetime_runs_from_its_origin_across_hops() {
     r.handle_frame(now, RxMeta::default(), &advert(2, 0));
     assert_eq!(r.route_hops(), Some(1));
     let pay = payment(970);
-    let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &pay)
-        .unwrap()
-        .id();
+    let id = extrinsic_id(&pay);
     r.handle_frame(
         now,
         RxMeta::default(),
@@ -1218,9 +1223,7 @@ fn a_payment_lifetime_runs_from_its_origin_across_hops() {
     );
     // An entry that arrives with no time left is neither taken nor acked.
     let late = payment(971);
-    let late_id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &late)
-        .unwrap()
-        .id();
+    let late_id = extrinsic_id(&late);
     now = 11 * MINUTE;
     r.handle_frame(
         now,
@@ -1451,15 +1454,11 @@ fn a_rebroadcast_carries_the_lifetime_left_and_a_late_copy_expires_with_the_othe
         body.extend_from_slice(eb.finish().unwrap().as_bytes());
         frame_with(3, 1, BROADCAST, &body)
     };
-    let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &c)
-        .unwrap()
-        .id();
+    let id = extrinsic_id(&c);
     // A copy with 20 minutes left is dropped after 20 minutes (to the second), not after
     // a lifetime; the other entry of its frame keeps its own 50.
     let c2 = cert(62);
-    let id2 = toile_proto::item::Item::parse(ItemKind::Extrinsic, &c2)
-        .unwrap()
-        .id();
+    let id2 = extrinsic_id(&c2);
     let mut b = gossip_engine(1, false);
     let t0 = 100 * MINUTE;
     b.handle_frame(t0, RxMeta::default(), &copy(&[(&c, 1200), (&c2, 3000)]));
@@ -1492,9 +1491,7 @@ fn reconciliation_counts_a_certification_once_it_is_ten_minutes_old() {
     // node 0's set changed and it checks with its neighbour at once.
     let mut m = Mesh::line((0..2).map(|a| gossip_engine(a, false)).collect());
     let c = cert(71);
-    let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &c)
-        .unwrap()
-        .id();
+    let id = extrinsic_id(&c);
     let mut ebuf = [0u8; MAX_FRAME_LEN];
     let mut eb = toile_proto::radio::EntriesBuilder::new(&mut ebuf);
     assert!(eb.try_push(ItemKind::Extrinsic, &c));
@@ -1839,9 +1836,7 @@ fn a_sender_whose_parent_never_hears_it_is_rescued_by_a_node_that_does() {
 #[test]
 fn a_lost_ack_is_no_rescue_and_a_far_sender_is_rescued_at_once() {
     let pay = payment(1202);
-    let id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &pay)
-        .unwrap()
-        .id();
+    let id = extrinsic_id(&pay);
     let mut x = engine(2, false);
     let now = 0;
     x.handle_frame(now, RxMeta::default(), &advert(9, 0));
@@ -1863,18 +1858,14 @@ fn a_lost_ack_is_no_rescue_and_a_far_sender_is_rescued_at_once() {
     // A sender advertising 3 hops more than X, though X hears it, does not hear X (else it
     // would route through X): its first copy is taken.
     let near = payment(1203);
-    let near_id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &near)
-        .unwrap()
-        .id();
+    let near_id = extrinsic_id(&near);
     x.handle_frame(now, RxMeta::default(), &forward_frame(4, 3, 5, &near));
     assert!(
         x.item(&near_id).is_none(),
         "2 hops more: may hear X, not taken"
     );
     let far = payment(1204);
-    let far_id = toile_proto::item::Item::parse(ItemKind::Extrinsic, &far)
-        .unwrap()
-        .id();
+    let far_id = extrinsic_id(&far);
     x.handle_frame(now, RxMeta::default(), &forward_frame(6, 4, 5, &far));
     assert!(x.is_pending(&far_id), "4 hops from X's 1: taken at once");
     assert_eq!(x.counters().rescued, 2);
