@@ -5,8 +5,9 @@
 
 use toile_proto::crypto::blake2_256;
 use toile_proto::engine::{
-    BRIDGE_SLOTS, CW_MIN_SLOTS, Config, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MAX_ITEM_LEN,
-    MemStore, Modulation, RxMeta, SLOT_SYMBOLS, SOLICIT_LISTEN_US, SubmitError, bridge_slot_us,
+    BLIND_TRIES, BLIND_WAIT_US, BRIDGE_SLOTS, CW_MIN_SLOTS, Config, DEFAULT_ITEM_TTL_US, DutyRule,
+    Engine, Event, MAX_ITEM_LEN, MemStore, Modulation, RxMeta, SLOT_SYMBOLS, SOLICIT_LISTEN_US,
+    SubmitError, bridge_slot_us,
 };
 use toile_proto::item::v2s::{Call, ChainProfile, Signer, build_signed};
 use toile_proto::item::{ItemId, ItemKind};
@@ -1914,4 +1915,62 @@ fn a_certification_is_not_starved_by_a_stream_of_payments() {
         at / 1_000_000
     );
     assert!(h.counters().item_tx > 5, "payments kept flowing");
+}
+
+#[test]
+fn a_node_that_hears_nobody_hands_its_payments_to_whoever_hears_it() {
+    // D(0) hears nobody (a deaf radio; 50 nodes seed 45 had one, its 15 payments never left
+    // it); X(1) hears D and talks with the bridge B(3). D never learns a route: after
+    // BLIND_WAIT_US it sends each payment in a blind forward, BLIND_TRIES times in all, and X
+    // takes it (D advertises NO_ROUTE hops: the rescue rule) on to B.
+    let mut m = four(vec![
+        vec![false, true, false, false], // D: heard by X only
+        vec![false, false, false, true], // X: by B
+        vec![false, false, false, false],
+        vec![false, true, false, false], // B: by X
+    ]);
+    let id = m.submit(0, &payment(1401)).unwrap();
+    m.run_until(BLIND_WAIT_US - MINUTE);
+    assert_eq!(m.nodes[0].route_hops(), None);
+    assert_eq!(
+        m.nodes[0].counters().blind_tx,
+        0,
+        "not before BLIND_WAIT_US"
+    );
+    m.run_until(BLIND_WAIT_US + 2 * MINUTE);
+    assert_eq!(m.nodes[0].counters().blind_tx, 1);
+    assert_eq!(m.nodes[1].counters().rescued, 1, "X took it");
+    m.run_until(BLIND_WAIT_US + 20 * MINUTE);
+    assert!(m.uplinked(3, &id), "delivered through X");
+    // D never hears that: one more blind forward, then none.
+    m.run_until(6 * 60 * MINUTE);
+    assert_eq!(
+        m.nodes[0].counters().blind_tx,
+        u64::from(BLIND_TRIES),
+        "bounded"
+    );
+    assert_eq!(m.nodes[0].counters().item_retries, 0);
+    assert_eq!(
+        m.nodes[1].counters().rescued,
+        1,
+        "the second copy is a duplicate"
+    );
+}
+
+#[test]
+fn nodes_without_bridge_send_no_blind_forwards() {
+    // Three nodes that hold payments, hear each other's solicitations and no bridge: nobody
+    // could take a blind forward, so none is sent. (A node that hears nobody at all cannot
+    // tell a deaf radio from idle neighbours: it sends BLIND_TRIES per item, as above.)
+    let nodes = (0..3).map(|i| engine(i, false)).collect();
+    let mut m = Mesh::new(nodes, vec![vec![true; 3]; 3]);
+    for i in 0..3 {
+        m.submit(i, &payment(1402 + i as u32)).unwrap();
+    }
+    m.run_until(3 * 60 * MINUTE);
+    for i in 0..3 {
+        assert_eq!(m.nodes[i].route_hops(), None);
+        assert_eq!(m.nodes[i].counters().blind_tx, 0, "node {i}");
+        assert_eq!(m.nodes[i].counters().item_tx, 0, "node {i}");
+    }
 }

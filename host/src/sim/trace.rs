@@ -133,6 +133,11 @@ pub(crate) fn describe(frame: &[u8]) -> String {
                 .and_then(|b| b.try_into().ok())
                 .map_or(0, u16::from_le_bytes);
             let acks = bytes.get(2).copied().unwrap_or(0);
+            let to = if to == toile_proto::engine::NOBODY.0 {
+                "nobody (blind)".to_string()
+            } else {
+                to.to_string()
+            };
             format!(
                 "forward to {to} ({acks} acks, hops {hops}, {} B)",
                 frame.len()
