@@ -1273,8 +1273,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     if let Some((a, _)) = self.solicit.filter(|_| self.wants_route()) {
                         at(a);
                     }
+                    let floor = self.forward_floor();
                     for s in self.slots.iter() {
-                        if let Some(t) = self.forward_due_at(s) {
+                        if let Some(t) = self.forward_due_at(s, floor) {
                             at(t);
                         }
                     }
@@ -1443,18 +1444,27 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// hears a routed node it cannot use (one that names us as its parent: stale), sends
     /// them: in a mesh without bridge every neighbour is without route too, and nobody could
     /// take them. Bridges forward nothing.
-    fn forward_due_at(&self, s: &Slot) -> Option<u64> {
-        if !s.pending() || self.config.bridge {
+    /// `floor` is [`Engine::forward_floor`], computed once per scan of the index.
+    fn forward_due_at(&self, s: &Slot, floor: Option<u64>) -> Option<u64> {
+        let floor = floor?;
+        (s.pending() && (self.parent.is_some() || s.tries() < BLIND_TRIES))
+            .then(|| s.next_try_us(self.epoch).max(floor))
+    }
+
+    /// The earliest instant any custody forward may go (see [`Engine::forward_due_at`]): 0
+    /// with a parent; without one, [`BLIND_WAIT_US`] after the route was lost if blind
+    /// forwards are allowed; `None` for a bridge or a node that may not send blind.
+    fn forward_floor(&self) -> Option<u64> {
+        if self.config.bridge {
             return None;
         }
-        let at = s.next_try_us(self.epoch);
         if self.parent.is_some() {
-            return Some(at);
+            return Some(0);
         }
         let lost = self.route_lost_at?;
         let mesh_near =
             self.neighbours.is_empty() || self.neighbours.iter().any(|n| n.hops < NO_ROUTE);
-        (mesh_near && s.tries() < BLIND_TRIES).then(|| at.max(lost + BLIND_WAIT_US))
+        mesh_near.then_some(lost + BLIND_WAIT_US)
     }
 
     /// Whether `sender` (with `their_hops`) is downhill of us: its ack or forward means an
@@ -2036,11 +2046,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if broadcast == gossip::BroadcastTurn::BeforeCustody {
             return Some(Due::Broadcast);
         }
-        if self
-            .slots
-            .iter()
-            .any(|s| self.forward_due_at(s).is_some_and(|t| t <= now) && s.expires_us(epoch) > now)
-        {
+        let floor = self.forward_floor();
+        if self.slots.iter().any(|s| {
+            self.forward_due_at(s, floor).is_some_and(|t| t <= now) && s.expires_us(epoch) > now
+        }) {
             return Some(Due::Items);
         }
         // gossip hooks, after custody so they never crowd it out: reconciliation, then
@@ -2240,9 +2249,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
     fn item_order(&self, now: u64) -> Vec<usize, N> {
         let epoch = self.epoch;
         let mut v: Vec<usize, N> = Vec::new();
+        let floor = self.forward_floor();
         for (i, s) in self.slots.iter().enumerate() {
             // An item past its expiry (not reaped yet) has no lifetime left to send.
-            if self.forward_due_at(s).is_some_and(|t| t <= now) && s.expires_us(epoch) > now {
+            if self.forward_due_at(s, floor).is_some_and(|t| t <= now) && s.expires_us(epoch) > now
+            {
                 let _ = v.push(i);
             }
         }
