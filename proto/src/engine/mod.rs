@@ -1444,11 +1444,19 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// hears a routed node it cannot use (one that names us as its parent: stale), sends
     /// them: in a mesh without bridge every neighbour is without route too, and nobody could
     /// take them. Bridges forward nothing.
+    ///
     /// `floor` is [`Engine::forward_floor`], computed once per scan of the index.
     fn forward_due_at(&self, s: &Slot, floor: Option<u64>) -> Option<u64> {
         let floor = floor?;
         (s.pending() && (self.parent.is_some() || s.tries() < BLIND_TRIES))
             .then(|| s.next_try_us(self.epoch).max(floor))
+    }
+
+    /// Whether a custody item goes in a forward built `now`: due, and not past its expiry
+    /// (an item not reaped yet has no lifetime left to send). `floor` as for
+    /// [`Engine::forward_due_at`].
+    fn forward_ready(&self, s: &Slot, floor: Option<u64>, now: u64) -> bool {
+        self.forward_due_at(s, floor).is_some_and(|t| t <= now) && s.expires_us(self.epoch) > now
     }
 
     /// The earliest instant any custody forward may go (see [`Engine::forward_due_at`]): 0
@@ -2023,7 +2031,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// What could go out now, highest priority first.
     fn due(&self, now: u64) -> Option<Due> {
-        let epoch = self.epoch;
         if !self.acks.is_empty() && self.ack_due.is_some_and(|t| t <= now) {
             return Some(Due::Acks);
         }
@@ -2047,9 +2054,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             return Some(Due::Broadcast);
         }
         let floor = self.forward_floor();
-        if self.slots.iter().any(|s| {
-            self.forward_due_at(s, floor).is_some_and(|t| t <= now) && s.expires_us(epoch) > now
-        }) {
+        if self.slots.iter().any(|s| self.forward_ready(s, floor, now)) {
             return Some(Due::Items);
         }
         // gossip hooks, after custody so they never crowd it out: reconciliation, then
@@ -2247,13 +2252,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// Indices of due pending slots, highest priority then oldest first.
     fn item_order(&self, now: u64) -> Vec<usize, N> {
-        let epoch = self.epoch;
         let mut v: Vec<usize, N> = Vec::new();
         let floor = self.forward_floor();
         for (i, s) in self.slots.iter().enumerate() {
-            // An item past its expiry (not reaped yet) has no lifetime left to send.
-            if self.forward_due_at(s, floor).is_some_and(|t| t <= now) && s.expires_us(epoch) > now
-            {
+            if self.forward_ready(s, floor, now) {
                 let _ = v.push(i);
             }
         }
