@@ -116,3 +116,33 @@ fn topology_errors_name_the_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3"), "{err}");
 }
+
+#[test]
+fn the_oracle_relay_plan_is_named_in_the_report_and_needs_bridges() {
+    let mut args = RUN.to_vec();
+    args.extend(["--relays", "oracle"]);
+    let v: serde_json::Value = serde_json::from_str(&sim(&args)).unwrap();
+    assert_eq!(v["scenario"]["relays"], "oracle", "a what-if run says so");
+    let plain: serde_json::Value = serde_json::from_str(&sim(RUN)).unwrap();
+    assert!(
+        plain["scenario"].get("relays").is_none(),
+        "{}",
+        plain["scenario"]
+    );
+    // The anchor scenario counts broadcast deliveries and has no bridge to grow it from.
+    let out = Command::new(env!("CARGO_BIN_EXE_toile"))
+        .args([
+            "sim",
+            "--scenario",
+            "anchor",
+            "--hours",
+            "0.1",
+            "--relays",
+            "oracle",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bridges"), "{err}");
+}

@@ -1411,6 +1411,46 @@ fn a_leaf_passes_up_a_certification_only_its_parent_did_not_send() {
 }
 
 #[test]
+fn a_relay_role_set_from_outside_replaces_the_tree_rule() {
+    // The leaf cases above, with a planned role: a leaf named relay passes on its parent's
+    // copy, which the tree rule leaves silent; a node named no relay passes on nothing it
+    // heard, not even a copy from another tree (the pass-up), and not as a parent either.
+    type Case = (bool, bool, u16, u64, &'static str);
+    let cases: [Case; 4] = [
+        (
+            true,
+            false,
+            1,
+            1,
+            "a planned relay passes on its parent's copy",
+        ),
+        (false, false, 7, 0, "no pass-up for a node planned out"),
+        (false, true, 1, 0, "a parent planned out stays silent"),
+        (true, true, 1, 1, "a parent planned in relays"),
+    ];
+    for (k, (relay, parent_of_2, sender, expected, why)) in cases.into_iter().enumerate() {
+        let mut now = 0;
+        let mut l = gossip_engine(0, false).with_relay_role(relay);
+        l.handle_frame(now, RxMeta::default(), &advert(1, 1));
+        assert_eq!(l.parent(), Some(NodeAddr(1)));
+        if parent_of_2 {
+            // Node 2 hands us a payment: we are its parent (interior under the tree rule).
+            l.handle_frame(
+                now,
+                RxMeta::default(),
+                &forward_frame(2, 3, 0, &payment(90 + k as u32)),
+            );
+        }
+        let c = cert(51 + k as u32);
+        let hops = if sender == 1 { 1 } else { 3 };
+        l.handle_frame(now, RxMeta::default(), &items_frame(sender, hops, &c));
+        now += 5_000_000;
+        run_alone(&mut l, &mut now, 5 * MINUTE);
+        assert_eq!(l.counters().bcast_tx, expected, "{why}");
+    }
+}
+
+#[test]
 fn a_rebroadcast_carries_the_lifetime_left_and_a_late_copy_expires_with_the_others() {
     use toile_proto::engine::{BROADCAST, BROADCAST_TTL_US};
     // An origin's first send carries the whole broadcast lifetime, less the batching hold

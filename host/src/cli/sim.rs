@@ -10,7 +10,7 @@ use serde::Serialize;
 use toile_host::sim::bench;
 use toile_host::sim::flood::FloodFactory;
 use toile_host::sim::phy::{MediumModel, Preset, Region};
-use toile_host::sim::scenario::{Scenario, standard_side_m};
+use toile_host::sim::scenario::{RelayPlan, Scenario, standard_side_m};
 use toile_host::sim::toile::ToileFactory;
 use toile_host::sim::topology::{Placement, Topology};
 use toile_host::sim::trace::TraceTarget;
@@ -46,6 +46,21 @@ pub enum RegionArg {
 pub enum RouterArg {
     Toile,
     Flood,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RelaysArg {
+    Tree,
+    Oracle,
+}
+
+impl From<RelaysArg> for RelayPlan {
+    fn from(r: RelaysArg) -> Self {
+        match r {
+            RelaysArg::Tree => RelayPlan::Tree,
+            RelaysArg::Oracle => RelayPlan::Oracle,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -140,6 +155,12 @@ pub struct SimArgs {
     /// Medium and MAC model.
     #[arg(long, value_enum)]
     medium: Option<MediumArg>,
+    /// Which nodes relay certifications and receipts (toile): its own rule (`tree`), or
+    /// (`oracle`, a what-if) the greedy connected relay set from the bridges over the links
+    /// that close both ways, computed from the true link graph, which no mesh knows: it
+    /// measures what relay selection alone could save.
+    #[arg(long, value_enum, default_value = "tree")]
+    relays: RelaysArg,
     /// Compute receptions the reference O(N) way (same results, slower; for benchmarking).
     #[arg(long)]
     reference: bool,
@@ -384,6 +405,7 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = a.bridges {
         s.bridges = b;
     }
+    s.relays = a.relays.into();
     if let Some(u) = a.uplink_after {
         anyhow::ensure!(
             u.is_finite() && u >= 0.0,

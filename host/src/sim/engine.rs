@@ -22,7 +22,7 @@ use super::phy::{DutyRule, MAX_PHY_PAYLOAD, MediumModel};
 use super::router::{
     ChannelSense, ItemKey, NodeContext, Router, RouterEvent, RouterFactory, RxMeta,
 };
-use super::scenario::{DeliveryMode, Scenario};
+use super::scenario::{DeliveryMode, RelayPlan, Scenario};
 use super::time::{Duration, Instant};
 use super::topology::{Link, LinkModel, Links, Topology};
 use super::trace::{Mention, Trace, TraceTarget, describe};
@@ -172,6 +172,37 @@ fn exp_secs(rng: &mut ChaCha8Rng, rate_per_s: f64) -> Duration {
     Duration::from_secs_f64(-u.ln() / rate_per_s)
 }
 
+/// [`RelayPlan::Oracle`]: whether each node is in the greedy connected relay set from the
+/// bridges over the links that close both ways at the preset's sensitivity (a relay's
+/// children can answer it, and a certification can climb the same links a receipt comes
+/// down).
+fn oracle_relays(topo: &Topology, links: &Links, s: &Scenario) -> Result<Vec<bool>, SimError> {
+    let bridges: Vec<u32> = (0..topo.bridges.len() as u32)
+        .filter(|&b| topo.bridges[b as usize])
+        .collect();
+    if bridges.is_empty() {
+        return Err(SimError::Config(
+            "the oracle's relay set grows from the bridges: the scenario has none".into(),
+        ));
+    }
+    let adj = links.closing(s.radio.preset.sensitivity_dbm());
+    let both: Vec<Vec<u32>> = adj
+        .iter()
+        .enumerate()
+        .map(|(u, out)| {
+            out.iter()
+                .copied()
+                .filter(|&v| adj[v as usize].contains(&(u as u32)))
+                .collect()
+        })
+        .collect();
+    let mut relay = vec![false; adj.len()];
+    for r in metrics::greedy_relays(&both, &bridges).0 {
+        relay[r as usize] = true;
+    }
+    Ok(relay)
+}
+
 impl<F: RouterFactory> Simulator<F> {
     /// Prepare a run: place nodes, compute links, build one router per node, schedule the
     /// first events.
@@ -202,6 +233,10 @@ impl<F: RouterFactory> Simulator<F> {
         }
         let n = topo.positions.len();
         let links = Links::build(&topo, &s.radio, sub_seed(s.seed, 1, 0));
+        let relays = match s.relays {
+            RelayPlan::Tree => None,
+            RelayPlan::Oracle => Some(oracle_relays(&topo, &links, s)?),
+        };
         let (max_dwell, hourly_budget) = match s.radio.region.duty_rule() {
             DutyRule::Dwell(d) => (Some(d), s.radio.region.hourly_budget()),
             DutyRule::PerHour(b) => (None, b),
@@ -217,6 +252,7 @@ impl<F: RouterFactory> Simulator<F> {
                     max_dwell,
                     bridge: topo.bridges[i],
                     seed: sub_seed(s.seed, 2, i as u64),
+                    relay: relays.as_ref().map(|r| r[i]),
                 };
                 Node {
                     router: factory.build(&ctx),
@@ -893,5 +929,51 @@ impl<F: RouterFactory> Simulator<F> {
             self.inject_end,
             self.end,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::phy::{Preset, Region};
+
+    /// The oracle's relays (200 nodes, 4 bridges) cover every node that a bridge reaches
+    /// over links that close both ways, and each relay hears another relay or is a bridge
+    /// (the set is connected from the bridges); they are a small part of the mesh.
+    #[test]
+    fn the_oracles_relays_dominate_the_two_way_mesh_from_the_bridges() {
+        let s = Scenario::shutdown(200, Preset::LongFast, Region::Eu868TenPercent, 2);
+        let mut topo = Topology::generate(s.nodes, s.side_m, s.placement, &s.radio, s.seed);
+        topo.place_bridges(s.bridges.max(1));
+        let links = Links::build(&topo, &s.radio, sub_seed(s.seed, 1, 0));
+        let relay = oracle_relays(&topo, &links, &s).unwrap();
+        let adj = links.closing(s.radio.preset.sensitivity_dbm());
+        let both =
+            |u: usize, v: usize| adj[u].contains(&(v as u32)) && adj[v].contains(&(u as u32));
+        let n = adj.len();
+        let bridges: Vec<u32> = (0..n as u32)
+            .filter(|&b| topo.bridges[b as usize])
+            .collect();
+        let two_way: Vec<Vec<u32>> = (0..n)
+            .map(|u| (0..n as u32).filter(|&v| both(u, v as usize)).collect())
+            .collect();
+        let reach = metrics::bfs_reach(&two_way, &bridges);
+        for u in (0..n).filter(|&u| reach[u]) {
+            assert!(
+                relay[u] || (0..n).any(|r| relay[r] && both(r, u)),
+                "node {u} hears no relay"
+            );
+        }
+        for r in (0..n).filter(|&r| relay[r] && !topo.bridges[r]) {
+            assert!(
+                (0..n).any(|q| q != r && relay[q] && both(q, r)),
+                "relay {r} is cut off"
+            );
+        }
+        let count = relay.iter().filter(|&&r| r).count();
+        assert!(
+            count >= bridges.len() && count < n / 3,
+            "{count} relays of {n}"
+        );
     }
 }

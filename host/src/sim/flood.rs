@@ -579,6 +579,7 @@ mod tests {
             max_dwell: None,
             bridge: false,
             seed: u64::from(id) + 1,
+            relay: None,
         }
     }
 

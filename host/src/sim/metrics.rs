@@ -196,6 +196,11 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[rank - 1])
 }
 
+/// Which nodes `sources` reach over `adj`.
+pub(crate) fn bfs_reach(adj: &[Vec<u32>], sources: &[u32]) -> Vec<bool> {
+    bfs(adj, sources).iter().map(Option::is_some).collect()
+}
+
 fn bfs(adj: &[Vec<u32>], sources: &[u32]) -> Vec<Option<u32>> {
     let mut dist = vec![None; adj.len()];
     let mut q = std::collections::VecDeque::new();
@@ -220,26 +225,49 @@ fn bfs(adj: &[Vec<u32>], sources: &[u32]) -> Vec<Option<u32>> {
 /// Greedy connected relay set from `origin` over `adj`: (transmissions, reachable nodes
 /// other than the origin).
 pub fn greedy_broadcast(adj: &[Vec<u32>], origin: u32) -> (u32, u32) {
+    let (relays, targets) = greedy_relays(adj, &[origin]);
+    (relays.len() as u32, targets)
+}
+
+/// The greedy connected relay set that reaches every node reachable from `origins` over
+/// `adj`: the origins transmit, then repeatedly the node that holds the item and would
+/// reach the most nodes not yet reached (ties: lowest id). Returns the transmitters in
+/// that order and the number of reachable nodes other than the origins.
+pub fn greedy_relays(adj: &[Vec<u32>], origins: &[u32]) -> (Vec<u32>, u32) {
     let n = adj.len();
-    let reach = bfs(adj, &[origin]);
-    let targets = reach.iter().filter(|d| d.is_some()).count() as u32 - 1;
+    let reach = bfs(adj, origins);
+    let reachable = reach.iter().filter(|d| d.is_some()).count() as u32;
     let mut holds = vec![false; n];
     let mut sent = vec![false; n];
-    holds[origin as usize] = true;
-    let mut tx = 0;
-    let mut next = Some(origin);
-    let mut held = 1u32;
-    while let Some(u) = next {
+    let mut held = 0u32;
+    for &o in origins {
+        if let Some(h) = holds.get_mut(o as usize)
+            && !*h
+        {
+            *h = true;
+            held += 1;
+        }
+    }
+    let targets = reachable - held;
+    let mut relays = Vec::new();
+    let mut queue: Vec<u32> = origins.iter().rev().copied().collect();
+    while let Some(u) = queue.pop() {
+        if sent[u as usize] {
+            continue;
+        }
         sent[u as usize] = true;
-        tx += 1;
+        relays.push(u);
         for &v in &adj[u as usize] {
             if !holds[v as usize] {
                 holds[v as usize] = true;
                 held += 1;
             }
         }
-        if held > targets {
+        if held >= reachable {
             break;
+        }
+        if !queue.is_empty() {
+            continue;
         }
         let mut best: Option<(u32, u32)> = None;
         for c in 0..n as u32 {
@@ -254,9 +282,11 @@ pub fn greedy_broadcast(adj: &[Vec<u32>], origin: u32) -> (u32, u32) {
                 best = Some((gain, c));
             }
         }
-        next = best.map(|(_, c)| c);
+        if let Some((_, c)) = best {
+            queue.push(c);
+        }
     }
-    (tx, targets)
+    (relays, targets)
 }
 
 /// Longest receipt deadline (s) of `receipt_coverage`: with the 6-h deadline of a 6-h run no
@@ -278,8 +308,7 @@ fn receipt_coverage(
             continue;
         }
         counted[i] = true;
-        let reach = reach_cache[bridge as usize]
-            .get_or_insert_with(|| bfs(adj, &[bridge]).iter().map(Option::is_some).collect());
+        let reach = reach_cache[bridge as usize].get_or_insert_with(|| bfs_reach(adj, &[bridge]));
         pairs += reach.iter().filter(|r| **r).count().saturating_sub(1) as u64;
     }
     let reached = rec
@@ -355,12 +384,8 @@ pub(crate) fn compute(
             let mut reach_cache: Vec<Option<Vec<bool>>> = vec![None; n];
             let (mut pairs, mut reached) = (0u64, 0u64);
             for it in items.iter().filter(|it| it.cert) {
-                let reach = reach_cache[it.origin as usize].get_or_insert_with(|| {
-                    bfs(&adj, &[it.origin])
-                        .iter()
-                        .map(Option::is_some)
-                        .collect()
-                });
+                let reach = reach_cache[it.origin as usize]
+                    .get_or_insert_with(|| bfs_reach(&adj, &[it.origin]));
                 pairs += reach.iter().filter(|r| **r).count().saturating_sub(1) as u64;
             }
             for &(item, node, t) in &rec.cert_pair_latencies {
@@ -427,12 +452,7 @@ pub(crate) fn compute(
                 let o = it.origin as usize;
                 let (tx, targets) =
                     *cache[o].get_or_insert_with(|| greedy_broadcast(&adj, it.origin));
-                let reach = reach_cache[o].get_or_insert_with(|| {
-                    bfs(&adj, &[it.origin])
-                        .iter()
-                        .map(Option::is_some)
-                        .collect()
-                });
+                let reach = reach_cache[o].get_or_insert_with(|| bfs_reach(&adj, &[it.origin]));
                 let missing = (n as u32).saturating_sub(1).saturating_sub(targets);
                 targets_s.push((it.injected.as_secs_f64(), targets, missing));
                 undeliverable += (n as u64 - 1) - u64::from(targets);
@@ -604,6 +624,23 @@ mod tests {
         // Isolated node.
         let lone = vec![vec![], vec![]];
         assert_eq!(greedy_broadcast(&lone, 0), (1, 0));
+    }
+
+    #[test]
+    fn greedy_relays_from_several_origins() {
+        // 0 - 1 - 2 - 3 - 4 - 5: both ends transmit, then the node reaching the most.
+        let line: Vec<Vec<u32>> = (0..6u32)
+            .map(|i| {
+                [i.checked_sub(1), (i < 5).then_some(i + 1)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+            .collect();
+        assert_eq!(greedy_relays(&line, &[0, 5]), (vec![0, 5, 1, 2], 4));
+        // Single origin: the same set as the oracle's broadcast.
+        assert_eq!(greedy_relays(&line, &[0]).0, vec![0, 1, 2, 3, 4]);
+        assert_eq!(greedy_broadcast(&line, 0), (5, 5));
     }
 
     #[test]

@@ -238,6 +238,9 @@ pub struct NodeContext {
     pub bridge: bool,
     /// Per-node seed: routers needing randomness seed their own PRNG from it.
     pub seed: u64,
+    /// Whether the node relays broadcast items, when the scenario plans it
+    /// ([`super::scenario::RelayPlan::Oracle`]); `None`: the router decides.
+    pub relay: Option<bool>,
 }
 
 impl NodeContext {

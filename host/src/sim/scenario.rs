@@ -20,6 +20,26 @@ pub enum DeliveryMode {
     Broadcast,
 }
 
+/// Which nodes relay broadcast items and receipts (routers that have the notion: toile).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelayPlan {
+    /// The router's own rule (toile: the interior of its gradient tree).
+    #[default]
+    Tree,
+    /// A what-if: the greedy connected relay set from the bridges over the links that close
+    /// both ways, computed from the true link graph before the run, which no mesh knows.
+    /// It measures what relay selection alone could save.
+    Oracle,
+}
+
+impl RelayPlan {
+    /// The default (left out of the JSON, which stays as it was before plans existed).
+    pub fn is_tree(&self) -> bool {
+        *self == RelayPlan::Tree
+    }
+}
+
 /// Item sizes and the payment / certification mix.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ItemMix {
@@ -107,6 +127,9 @@ pub struct Scenario {
     /// the mix's sizes. Filler items are unique but not valid items: only flooding carries
     /// them.
     pub signed_items: bool,
+    /// Broadcast relays: the router's rule, or the oracle's set (a what-if).
+    #[serde(skip_serializing_if = "RelayPlan::is_tree")]
+    pub relays: RelayPlan,
 }
 
 /// Named presets of scenarios.
@@ -153,6 +176,7 @@ impl Scenario {
             churn_down_s: 0.0,
             deadline_s: 3600.0,
             signed_items: false,
+            relays: RelayPlan::Tree,
         }
     }
 
@@ -201,6 +225,7 @@ impl Scenario {
             churn_down_s: 900.0,
             deadline_s,
             signed_items: true,
+            relays: RelayPlan::Tree,
         };
         s.apply_workload();
         s

@@ -150,6 +150,9 @@ impl ToileRouter {
         let mut engine = Engine::new(config(ctx), MemStore::new(), 0)
             .with_bridge_keys(sim_bridge_keys())
             .with_verifier(sim_verifier());
+        if let Some(relay) = ctx.relay {
+            engine = engine.with_relay_role(relay);
+        }
         if ctx.bridge {
             engine = engine.with_receipt_key(sim_bridge_seed());
         }

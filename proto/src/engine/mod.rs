@@ -675,6 +675,8 @@ pub struct Engine<S: Store, const N: usize> {
     duty_wait: Option<u64>,
     transmitting: bool,
     uplink: bool,
+    /// A broadcast relay role set from outside (`gossip.rs`, [`Engine::with_relay_role`]).
+    relay_role: Option<bool>,
     members: Option<&'static [u64]>,
     verifier: Verifier,
     signers: Vec<SignerUse, SIGNERS>,
@@ -737,6 +739,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             duty_wait: None,
             transmitting: false,
             uplink: false,
+            relay_role: None,
             members: None,
             verifier: Verifier::REAL,
             signers: Vec::new(),
