@@ -185,9 +185,17 @@ fn oracle_relays(topo: &Topology, links: &Links, s: &Scenario) -> Result<Vec<boo
             "the oracle's relay set grows from the bridges: the scenario has none".into(),
         ));
     }
-    let adj = links.closing(s.radio.preset.sensitivity_dbm());
-    let both: Vec<Vec<u32>> = adj
-        .iter()
+    let both = two_way(&links.closing(s.radio.preset.sensitivity_dbm()));
+    let mut relay = vec![false; both.len()];
+    for r in metrics::greedy_relays(&both, &bridges).0 {
+        relay[r as usize] = true;
+    }
+    Ok(relay)
+}
+
+/// The links of `adj` that close both ways.
+fn two_way(adj: &[Vec<u32>]) -> Vec<Vec<u32>> {
+    adj.iter()
         .enumerate()
         .map(|(u, out)| {
             out.iter()
@@ -195,12 +203,7 @@ fn oracle_relays(topo: &Topology, links: &Links, s: &Scenario) -> Result<Vec<boo
                 .filter(|&v| adj[v as usize].contains(&(u as u32)))
                 .collect()
         })
-        .collect();
-    let mut relay = vec![false; adj.len()];
-    for r in metrics::greedy_relays(&both, &bridges).0 {
-        relay[r as usize] = true;
-    }
-    Ok(relay)
+        .collect()
 }
 
 impl<F: RouterFactory> Simulator<F> {
@@ -947,17 +950,13 @@ mod tests {
         topo.place_bridges(s.bridges.max(1));
         let links = Links::build(&topo, &s.radio, sub_seed(s.seed, 1, 0));
         let relay = oracle_relays(&topo, &links, &s).unwrap();
-        let adj = links.closing(s.radio.preset.sensitivity_dbm());
-        let both =
-            |u: usize, v: usize| adj[u].contains(&(v as u32)) && adj[v].contains(&(u as u32));
-        let n = adj.len();
+        let links = two_way(&links.closing(s.radio.preset.sensitivity_dbm()));
+        let both = |u: usize, v: usize| links[u].contains(&(v as u32));
+        let n = links.len();
         let bridges: Vec<u32> = (0..n as u32)
             .filter(|&b| topo.bridges[b as usize])
             .collect();
-        let two_way: Vec<Vec<u32>> = (0..n)
-            .map(|u| (0..n as u32).filter(|&v| both(u, v as usize)).collect())
-            .collect();
-        let reach = metrics::bfs_reach(&two_way, &bridges);
+        let reach = metrics::bfs_reach(&links, &bridges);
         for u in (0..n).filter(|&u| reach[u]) {
             assert!(
                 relay[u] || (0..n).any(|r| relay[r] && both(r, u)),

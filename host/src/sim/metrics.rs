@@ -241,10 +241,8 @@ pub fn greedy_relays(adj: &[Vec<u32>], origins: &[u32]) -> (Vec<u32>, u32) {
     let mut sent = vec![false; n];
     let mut held = 0u32;
     for &o in origins {
-        if let Some(h) = holds.get_mut(o as usize)
-            && !*h
-        {
-            *h = true;
+        if !holds[o as usize] {
+            holds[o as usize] = true;
             held += 1;
         }
     }
