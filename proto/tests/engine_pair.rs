@@ -417,6 +417,24 @@ fn malformed_frames_are_counted() {
     }
     assert!(e.counters().malformed_frames >= 3);
     assert_eq!(e.store_len(), 0);
+    // A forward whose entry count says a digest rides, cut inside the digest: malformed,
+    // nothing taken. The same forward with the digest whole is read past it (by a bridge,
+    // which takes what is addressed to it).
+    let mut e = engine(0, true);
+    let whole = forward_frame(7, 1, 0, &payment(1));
+    let count_at = toile_proto::radio::HEADER_LEN + 3;
+    let mut rides = whole[..count_at].to_vec();
+    rides.push(whole[count_at] | toile_proto::engine::DIGEST_RIDES);
+    rides.extend_from_slice(&[0; 10]);
+    e.handle_frame(0, RxMeta::default(), &rides);
+    assert_eq!(e.counters().malformed_frames, 1);
+    assert_eq!(e.store_len(), 0);
+    rides.truncate(count_at + 1);
+    rides.extend_from_slice(&[0; toile_proto::recon::wire::DIGEST_LEN]);
+    rides.extend_from_slice(&whole[count_at + 1..]);
+    e.handle_frame(0, RxMeta::default(), &rides);
+    assert_eq!(e.counters().malformed_frames, 1);
+    assert_eq!(e.store_len(), 1);
 }
 
 fn stored_from_air(m: &Mesh, i: usize, id: &ItemId) -> bool {
@@ -2013,4 +2031,75 @@ fn nodes_without_bridge_send_no_blind_forwards() {
         assert_eq!(m.nodes[i].counters().blind_tx, 0, "node {i}");
         assert_eq!(m.nodes[i].counters().item_tx, 0, "node {i}");
     }
+}
+
+/// Whether a digest rides in `frame`: a custody forward or a broadcast whose entry count has
+/// the [`DIGEST_RIDES`](toile_proto::engine::DIGEST_RIDES) bit.
+fn digest_rides(frame: &[u8]) -> bool {
+    use toile_proto::engine::{BROADCAST, DIGEST_RIDES, FORWARD};
+    use toile_proto::radio::{Body, FrameRepr};
+    let Ok(FrameRepr {
+        body: Body::Other { kind, bytes },
+        ..
+    }) = FrameRepr::parse(frame)
+    else {
+        return false;
+    };
+    // A forward: next hop (2), ack count (1), the acks (8 each), then the entry count.
+    let count = match kind {
+        FORWARD => bytes.get(2).map(|&n| 3 + 8 * usize::from(n)),
+        BROADCAST => Some(0),
+        _ => None,
+    };
+    count
+        .and_then(|i| bytes.get(i))
+        .is_some_and(|c| c & DIGEST_RIDES != 0)
+}
+
+#[test]
+fn digests_ride_on_forwards_and_still_repair_a_node_that_missed_an_item() {
+    // Bridge 0 - relay 1 - leaf 2. The leaf's first payment makes 1 a relay (interior node).
+    // (Frames with a digest riding: `toile_proto::engine::DIGEST_RIDES`.)
+    let mut m = Mesh::line((0..3).map(|a| gossip_engine(a, a == 0)).collect());
+    m.submit(2, &payment(1)).unwrap();
+    m.run_until(12 * MINUTE);
+    let c1 = m.submit(0, &cert(1)).unwrap();
+    m.run_until(17 * MINUTE);
+    // The leaf is away (hears nothing) while a second certification spreads.
+    m.links[1][2] = false;
+    let c2 = m.submit(0, &cert(2)).unwrap();
+    m.run_until(26 * MINUTE);
+    m.links[1][2] = true;
+    assert!(stored_from_air(&m, 2, &c1) && !stored_from_air(&m, 2, &c2));
+    // They are reconciled from 22 and 27 min (MATURE_US). Trickle intervals: 30 s after
+    // the start, then 32 min ([0.5, 32.5) and [32.5, 64.5) min, one digest each); the leaf
+    // pays twice in each once the sets are not empty (a small store: 8 items), so both
+    // nodes forward then.
+    for (k, at) in [28u64, 31, 50, 58].into_iter().enumerate() {
+        m.run_until(at * MINUTE);
+        m.submit(2, &payment(10 + k as u32)).unwrap();
+    }
+    m.run_until(64 * MINUTE);
+    let relay = m.nodes[1].counters();
+    let rode = m
+        .frames
+        .iter()
+        .filter(|(i, f)| *i == 1 && digest_rides(f))
+        .count() as u64;
+    // The digests rode on the forwards: no 21-byte frame of their own from either node.
+    let leaf = m.nodes[2].counters();
+    assert!(
+        relay.digest_rides >= 1 && leaf.digest_rides >= 1,
+        "{relay:?} {leaf:?}"
+    );
+    assert_eq!(rode, relay.digest_rides);
+    assert_eq!(
+        (relay.digest_tx, leaf.digest_tx),
+        (0, 0),
+        "{relay:?} {leaf:?}"
+    );
+    // So a ridden digest (the leaf's, on its payment) told the relay what the leaf lacked,
+    // and the relay pushed it.
+    assert!(m.nodes[2].item(&c2).is_some(), "the leaf was repaired");
+    assert!(relay.recon_pushes >= 1, "{relay:?}");
 }

@@ -307,7 +307,11 @@ impl Router for ToileRouter {
         }
         RouterCounters {
             recon_bytes: Some(c.recon_bytes),
-            digest_bytes: Some(c.digest_tx * self.engine.idle_check_bytes() as u64),
+            // A digest that rode in a forward cost its body alone.
+            digest_bytes: Some(
+                c.digest_tx * self.engine.idle_check_bytes() as u64
+                    + c.digest_rides * toile_proto::recon::wire::DIGEST_LEN as u64,
+            ),
             recon_differences: Some(c.recon_differences),
             idle_check_bytes: Some(self.engine.idle_check_bytes() as u64),
             receipt_tx: Some(c.receipt_tx),

@@ -71,6 +71,17 @@
 //!   the reconciler schedules the ordinary rebroadcast, so one frame serves every
 //!   neighbour that lacks it). Sketch and decode workspaces live on the stack during a
 //!   decode, not in the engine.
+//! - **Digests ride**: a custody forward or a broadcast frame that has
+//!   [`recon::wire::DIGEST_LEN`] (17) bytes to spare carries the node's digest when one is
+//!   queued, or when this Trickle interval's is still to come and would be sent now; that
+//!   is the interval's digest (`Counters::digest_rides`), so a busy node sends one per
+//!   interval as before, only in a frame it sends anyway. The entry count's
+//!   bit 7 ([`super::DIGEST_RIDES`]) says so, and the digest follows the count. A receiver
+//!   handles it after the frame's items, like a Reconcile digest from the sender. It costs
+//!   17 bytes on a frame going out anyway instead of a 21-byte frame of its own (with its
+//!   preamble and header: 0.40 s at LongFast against 0.13 s). 50 nodes, seeds 1–12: digest
+//!   frames 0.208 → 0.042 per item, 1.552 → 1.512 × greedy, within the hour ≥ 0.9992 on
+//!   every seed, sessions ≤ 11.3 B per differing item on every seed (14.1 before, seed 6).
 //! - **Signed receipts** ([`FrameKind::Receipt`], [`Receipt`]) reach every node: a bridge
 //!   configured with a key ([`Engine::with_receipt_key`]) batches the short ids of the
 //!   payments its uplink confirmed ([`Engine::handle_receipt`]; a certification is never
@@ -220,7 +231,8 @@ pub const RECEIPT_KIND: ItemKind = ItemKind::Unknown(0x52);
 const RECEIPT_DOMAIN: &[u8; 16] = b"toile receipt v1";
 
 /// The frame kind of rebroadcast items: body = entry count `n` (u8, 1 to
-/// [`BROADCAST_MAX_ENTRIES`]), each entry's seconds of lifetime left (`u16` LE × n), then
+/// [`BROADCAST_MAX_ENTRIES`]; bit 7, [`super::DIGEST_RIDES`]: the sender's digest follows,
+/// [`recon::wire::DIGEST_LEN`] bytes), each entry's seconds of lifetime left (`u16` LE × n), then
 /// the `n` item entries ([`crate::radio::Entries`]). Engine-defined, like
 /// [`super::FORWARD`]. A receiver keeps an item no longer than that, so every copy of an item
 /// expires within about a second of the others wherever it is stored (a lifetime restarted at each store
@@ -233,7 +245,8 @@ pub const LIFE_LEN: usize = 2;
 const LIFE_UNIT_US: u64 = 1_000_000;
 /// Most entries of a [`BROADCAST`] frame (two certifications fit one).
 pub const BROADCAST_MAX_ENTRIES: usize = 4;
-/// Bytes before the entries of a [`BROADCAST`] body at most: the count and the lifetimes.
+/// Room kept before the entries while they are packed: the count and the most lifetimes (a
+/// digest that rides moves the entries further when the frame has room for it).
 const LIVES_ROOM: usize = 1 + LIFE_LEN * BROADCAST_MAX_ENTRIES;
 
 /// Seconds left until `expires` (saturating at the `u16` of the wire).
@@ -435,6 +448,8 @@ pub(super) struct Gossip {
     receipt_due: Option<u64>,
     /// The last built Reconcile frame was a digest.
     built_digest: bool,
+    /// Our digest rides in the last built custody forward.
+    rider: bool,
     /// When the reconciled set last gained a late copy (one already mature when stored).
     changed: u64,
     /// When our parent's last digest was heard (0: not since the restart).
@@ -459,9 +474,23 @@ impl Gossip {
             receipt_out: Vec::new(),
             receipt_due: None,
             built_digest: false,
+            rider: false,
             changed: 0,
             parent_digest: 0,
         }
+    }
+
+    /// Whether our digest rides in the custody forward being built (set by each build, read
+    /// when that frame is committed).
+    pub fn set_rider(&mut self, rides: bool) {
+        self.rider = rides;
+    }
+    pub fn rider(&self) -> bool {
+        self.rider
+    }
+    /// Our digest as it is now, into `buf`; whether it fit.
+    pub fn emit_digest(&self, buf: &mut [u8]) -> bool {
+        self.recon.emit_digest(buf).is_some()
     }
 
     /// A new frame is being handled: its SNR; no lifetime limit unless it carries one.
@@ -785,6 +814,43 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
     }
 
+    /// Whether our digest has a use once the set is settled: an empty set offers nothing
+    /// (neighbours holding items send their own digests, which tell this node what it lacks,
+    /// and an empty mesh stays silent); interior nodes (and bridges) check their parent and
+    /// children, a leaf only while its parent's digests are not heard.
+    fn digest_wanted(&self, now: u64) -> bool {
+        let heard = self.gossip.parent_digest;
+        let leaf_quiet = !self.tree_relay()
+            && self.parent.is_some()
+            && heard != 0
+            && now.saturating_sub(heard) < LEAF_QUIET_US;
+        !leaf_quiet && !self.gossip.recon.is_empty()
+    }
+
+    /// Whether our digest rides in the frame being built: the one queued and not sent yet,
+    /// or this Trickle interval's, still to come, when it would be sent now (one digest per
+    /// interval either way; riding in the interval's second half only, where Trickle draws
+    /// its instant, let more digests go alone: 50 nodes seeds 1–12, digest frames 0.065
+    /// against 0.042 per item, and sessions over 12 B per differing item on seed 3).
+    pub(super) fn digest_rider(&self, now: u64) -> bool {
+        if self.gossip.recon.digest_queued() {
+            return true;
+        }
+        let t = &self.gossip.trickle;
+        t.send_at.is_some()
+            && now >= t.end.saturating_sub(t.interval)
+            && !self.unsettled(now)
+            && self.digest_wanted(now)
+    }
+
+    /// Our digest went out in a custody forward: it is this interval's.
+    pub(super) fn digest_rode(&mut self, _now: u64) {
+        self.gossip.trickle.send_at = None;
+        self.gossip.recon.cancel_digest();
+        self.counters.digest_rides += 1;
+        self.counters.recon_bytes += recon::wire::DIGEST_LEN as u64;
+    }
+
     /// The broadcast set changed less than [`SETTLE_US`] ago.
     fn unsettled(&self, now: u64) -> bool {
         self.gossip.changed != 0 && now.saturating_sub(self.gossip.changed) < SETTLE_US
@@ -903,15 +969,6 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         if self.gossip.trickle.send_at.is_some_and(|t| t <= now) {
             self.gossip.trickle.send_at = None;
-            // An empty set has nothing to offer: neighbours holding items send their own
-            // digests, which tell this node what it lacks (an empty mesh stays silent).
-            // Interior nodes (and bridges) check their parent and children; a leaf only
-            // while its parent's digests are not heard.
-            let heard = self.gossip.parent_digest;
-            let leaf_quiet = !self.tree_relay()
-                && self.parent.is_some()
-                && heard != 0
-                && now.saturating_sub(heard) < LEAF_QUIET_US;
             if self.unsettled(now) {
                 // Still settling: the digest waits for the set to settle (the interval
                 // stretches to hold it), it is not dropped.
@@ -919,7 +976,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 let settled = self.gossip.changed.saturating_add(SETTLE_US);
                 t.send_at = Some(settled);
                 t.end = t.end.max(settled);
-            } else if !leaf_quiet && !self.gossip.recon.is_empty() {
+            } else if self.digest_wanted(now) {
                 self.gossip.recon.start(now);
             }
         }
@@ -1073,11 +1130,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 Some((len, Priority::Low, Vec::new(), 0))
             }
             Due::Broadcast => {
+                self.gossip.set_rider(false);
                 let epoch = self.epoch;
                 // Entries are packed after room for the most lifetimes, then moved down
                 // next to the ones actually written.
-                let (head, rest) = body.split_at_mut(LIVES_ROOM);
-                let mut b = EntriesBuilder::new(rest);
+                let mut b = EntriesBuilder::new(body.get_mut(LIVES_ROOM..)?);
                 let mut packed: Vec<usize, N> = Vec::new();
                 let mut lives: Vec<u16, BROADCAST_MAX_ENTRIES> = Vec::new();
                 for (i, s) in self.slots.iter().enumerate() {
@@ -1114,12 +1171,25 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     }
                 }
                 let n = b.finish()?.as_bytes().len();
-                *head.first_mut()? = lives.len() as u8;
-                for (d, l) in head.get_mut(1..)?.chunks_exact_mut(LIFE_LEN).zip(&lives) {
+                // Our digest rides in the room left, when one is due.
+                let mut digest = [0u8; recon::wire::DIGEST_LEN];
+                let lives_len = LIFE_LEN * lives.len();
+                let rides = 1 + digest.len() + lives_len + n <= body.len()
+                    && self.digest_rider(now)
+                    && self.gossip.emit_digest(&mut digest);
+                self.gossip.set_rider(rides);
+                let digest = if rides { &digest[..] } else { &[] };
+                let counted = 1 + digest.len();
+                let at = counted + lives_len;
+                body.copy_within(LIVES_ROOM..LIVES_ROOM + n, at);
+                super::write_entry_count(&mut body, lives.len(), digest)?;
+                for (d, l) in body
+                    .get_mut(counted..at)?
+                    .chunks_exact_mut(LIFE_LEN)
+                    .zip(&lives)
+                {
                     d.copy_from_slice(&l.to_le_bytes());
                 }
-                let at = 1 + LIFE_LEN * lives.len();
-                body.copy_within(LIVES_ROOM..LIVES_ROOM + n, at);
                 let len = emit_other(header, BROADCAST, body.get(..at + n)?, buf)?;
                 Some((len, Priority::Low, packed, 0))
             }
@@ -1145,6 +1215,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 }
             }
             Due::Broadcast => {
+                if self.gossip.rider() {
+                    self.digest_rode(now);
+                }
                 if receipt > 0 {
                     self.counters.receipt_tx += 1;
                     self.counters.receipt_bytes += len as u64;

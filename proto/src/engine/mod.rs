@@ -53,8 +53,9 @@
 //!   the hourly duty budget per signer per hour).
 //! - **Custody, addressed**: items travel in [`FORWARD`] frames whose body is the 2-byte
 //!   address of the chosen parent, a 1-byte count of custody acks, the acks (8-byte
-//!   little-endian [`ShortId`]s of items the sender took custody of), a 1-byte entry count,
-//!   each entry's seconds of lifetime left (3 bytes), then the item entries. A custodian
+//!   little-endian [`ShortId`]s of items the sender took custody of), a 1-byte entry count
+//!   (bit 7, [`DIGEST_RIDES`]: the sender's 17-byte reconciliation digest follows it,
+//!   `gossip.rs`), each entry's seconds of lifetime left (3 bytes), then the item entries. A custodian
 //!   keeps an item no longer than the lifetime its forward gave it, so an item expires
 //!   [`Config::item_ttl_us`] after its origin however many hops and hand-backs it makes
 //!   (it used to restart at each hop: a payment bouncing between two routes could outlive
@@ -178,6 +179,7 @@ use crate::radio::{
     Body, Entries, EntriesBuilder, Flags, Fragmenter, FrameKind, FrameRepr, HEADER_LEN, Header,
     MAX_FRAME_LEN, NodeAddr, Reassembler, Reassembly,
 };
+use crate::recon;
 
 /// Hop count meaning "no route to a bridge" (the largest value of the 4 flag bits).
 pub const NO_ROUTE: u8 = 15;
@@ -187,8 +189,9 @@ pub const DEFAULT_HOP_LIMIT: u8 = 10;
 pub const DEFAULT_ITEM_TTL_US: u64 = 24 * 3_600_000_000;
 /// The frame kind of items addressed to one next hop: body = next hop ([`NodeAddr`], 2 bytes
 /// little-endian), custody ack count `a` (u8), the `a` acks (8-byte [`ShortId`]s), entry count
-/// `n` (u8, 1 to [`FORWARD_MAX_ENTRIES`]), each entry's seconds of lifetime left (`u24` LE ×
-/// `n`, [`FORWARD_LIFE_LEN`]), then the `n` item entries ([`Entries`]). A receiver keeps an
+/// `n` (u8, 1 to [`FORWARD_MAX_ENTRIES`]; bit 7, [`DIGEST_RIDES`]: the sender's reconciliation
+/// digest follows, [`recon::wire::DIGEST_LEN`] bytes), each entry's seconds of lifetime left
+/// (`u24` LE × `n`, [`FORWARD_LIFE_LEN`]), then the `n` item entries ([`Entries`]). A receiver keeps an
 /// item no longer than that, so an item's lifetime runs from its origin however many hops
 /// (and hand-backs) it makes. Engine-defined (radio/ leaves kinds above 6 to the engine).
 pub const FORWARD: FrameKind = FrameKind::Unknown(7);
@@ -217,6 +220,11 @@ pub const REASSEMBLY_TIMEOUT_US: u64 = 60_000_000;
 const ETX_WINDOW: u8 = 32;
 /// Bytes of a [`FORWARD`] body before its custody acks: next hop (2) and ack count (1).
 const FORWARD_FIXED_LEN: usize = 3;
+/// Bit 7 of the entry count of a [`FORWARD`] or [`gossip::BROADCAST`] body: the sender's
+/// reconciliation digest rides right after it (`gossip.rs`, "Digests ride").
+pub const DIGEST_RIDES: u8 = 0x80;
+const _: () = assert!(FORWARD_MAX_ENTRIES < DIGEST_RIDES as usize);
+const _: () = assert!(gossip::BROADCAST_MAX_ENTRIES < DIGEST_RIDES as usize);
 /// A changed hop count is advertised within this delay (unless a data frame carries it).
 pub const ADVERT_DELAY_US: u64 = 300_000_000;
 /// A node without route first listens this long (neighbours' frames carry their hop
@@ -526,6 +534,8 @@ pub struct Counters {
     pub recon_tx: u64,
     pub recon_bytes: u64,
     pub digest_tx: u64,
+    /// Digests that rode in custody forwards instead (their bytes are in `recon_bytes`).
+    pub digest_rides: u64,
     /// Rebroadcasts scheduled because reconciliation found a neighbour lacking the item.
     pub recon_pushes: u64,
     /// Items reconciliation sessions found one side lacking (the "differing items" of B6).
@@ -971,7 +981,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             // gossip hooks: rebroadcasts, reconciliation and signed receipts.
             Body::Other { kind, bytes } if kind == gossip::BROADCAST => {
                 let max = gossip::BROADCAST_MAX_ENTRIES;
-                let Some((lives, entries)) = counted_entries(bytes, max, gossip::LIFE_LEN) else {
+                let Some((digest, lives, entries)) = counted_entries(bytes, max, gossip::LIFE_LEN)
+                else {
                     self.counters.malformed_frames += 1;
                     return;
                 };
@@ -980,6 +991,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     if self.gossip_entry_life(lives, i) > 0 {
                         self.handle_item(now, sender, their_hops, hop_limit, true, kind, item);
                     }
+                }
+                if !digest.is_empty() {
+                    self.gossip_recon_frame(now, sender, their_hops, digest);
                 }
             }
             Body::Other {
@@ -1026,7 +1040,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
         }
         self.choose_parent(now);
-        let Some((lives, entries)) = counted_entries(rest, FORWARD_MAX_ENTRIES, FORWARD_LIFE_LEN)
+        let Some((digest, lives, entries)) =
+            counted_entries(rest, FORWARD_MAX_ENTRIES, FORWARD_LIFE_LEN)
         else {
             self.counters.malformed_frames += 1;
             return;
@@ -1050,6 +1065,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 self.gossip.set_rx_life(life);
                 self.handle_item(now, sender, their_hops, hop_limit, for_me, kind, item);
             }
+        }
+        if !digest.is_empty() {
+            self.gossip_recon_frame(now, sender, their_hops, digest);
         }
     }
 
@@ -2117,6 +2135,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     .map(|len| (len, Priority::Control, Vec::new(), 0))
             }
             Due::Items => {
+                self.gossip.set_rider(false);
                 // No route: a blind forward (see `forward_due_at`).
                 let parent = self.parent.unwrap_or(NOBODY);
                 let order = self.item_order(now);
@@ -2181,13 +2200,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 }
                 let entries = b.finish()?.as_bytes();
                 let lives = lives.get(..packed.len() * FORWARD_LIFE_LEN)?;
-                let n_acks = self
-                    .acks
-                    .len()
-                    .min((room - lives.len() - entries.len()) / SHORT_ID_LEN)
-                    .min(usize::from(u8::MAX));
+                let free = room - lives.len() - entries.len();
+                let n_acks = self.acks.len().min(free / SHORT_ID_LEN);
+                // Our digest rides in what the acks leave, when one is due (`gossip.rs`).
+                let mut digest = [0u8; recon::wire::DIGEST_LEN];
+                let rides = free - n_acks * SHORT_ID_LEN >= digest.len()
+                    && self.digest_rider(now)
+                    && self.gossip.emit_digest(&mut digest);
+                self.gossip.set_rider(rides);
+                let digest = if rides { &digest[..] } else { &[] };
                 let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
-                let head = write_forward_head(body, parent, self.acks.get(..n_acks)?, lives)?;
+                let head =
+                    write_forward_head(body, parent, self.acks.get(..n_acks)?, digest, lives)?;
                 body.get_mut(head..head + entries.len())?
                     .copy_from_slice(entries);
                 let len = HEADER_LEN + head + entries.len();
@@ -2215,7 +2239,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let t = self.train?;
         let (r, item) = self.store.find_short(t.short)?;
         let mut body = [0u8; LARGE_FORWARD_LEN];
-        let head = write_forward_head(&mut body, t.to, &[], &t.life)?;
+        let head = write_forward_head(&mut body, t.to, &[], &[], &t.life)?;
         let mut b = EntriesBuilder::new(body.get_mut(head..)?);
         if !b.try_push(r.kind, item) {
             return None;
@@ -2315,6 +2339,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.counters.piggybacked_acks += n_acks as u64;
                     self.counters.control_bytes += (n_acks * SHORT_ID_LEN) as u64;
                 }
+                if self.gossip.rider() {
+                    self.digest_rode(now);
+                }
                 // Our header carries our hop count: no separate advert needed.
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;
@@ -2381,27 +2408,54 @@ pub fn bridge_slot_us(m: &Modulation) -> u64 {
 }
 
 /// Entries that carry their lifetimes left (a [`gossip::BROADCAST`] body, a [`FORWARD`]
-/// body after its acks): entry count `n` (u8), `n` lifetimes of `life_len` bytes, then the
-/// `n` entries. `None`: malformed (a count that is 0, over `max` or not the number of
-/// entries).
-fn counted_entries(body: &[u8], max: usize, life_len: usize) -> Option<(&[u8], Entries<'_>)> {
-    let (&n, rest) = body.split_first()?;
-    let n = usize::from(n);
+/// body after its acks): entry count `n` (u8; bit 7: [`DIGEST_RIDES`]), the digest riding if
+/// any, `n` lifetimes of `life_len` bytes, then the `n` entries. Returns (the digest, empty
+/// if none; the lifetimes; the entries). `None`: malformed (a count that is 0, over `max` or
+/// not the number of entries).
+fn counted_entries(
+    body: &[u8],
+    max: usize,
+    life_len: usize,
+) -> Option<(&[u8], &[u8], Entries<'_>)> {
+    let (&count, rest) = body.split_first()?;
+    let n = usize::from(count & !DIGEST_RIDES);
     if n == 0 || n > max {
         return None;
     }
+    let rides = if count & DIGEST_RIDES != 0 {
+        recon::wire::DIGEST_LEN
+    } else {
+        0
+    };
+    let (digest, rest) = rest.split_at_checked(rides)?;
     let (lives, rest) = rest.split_at_checked(n * life_len)?;
     let entries = Entries::new_checked(rest).ok()?;
-    (entries.count() == n).then_some((lives, entries))
+    (entries.count() == n).then_some((digest, lives, entries))
+}
+
+/// Writes the entry count `n` (with [`DIGEST_RIDES`] if `digest` is not empty) and the
+/// `digest` at the start of `out`; their length, or `None` if `out` is too short or `n` does
+/// not fit below the flag.
+fn write_entry_count(out: &mut [u8], n: usize, digest: &[u8]) -> Option<usize> {
+    let mut count = u8::try_from(n).ok().filter(|&n| n < DIGEST_RIDES)?;
+    if !digest.is_empty() {
+        count |= DIGEST_RIDES;
+    }
+    let (c, rest) = out.split_first_mut()?;
+    *c = count;
+    rest.get_mut(..digest.len())?.copy_from_slice(digest);
+    Some(1 + digest.len())
 }
 
 /// Writes the head of a [`FORWARD`] body into `out`: next hop `to`, the ack count and `acks`,
-/// the entry count and the entries' lifetimes left (`lives`, [`FORWARD_LIFE_LEN`] bytes each).
-/// Returns its length: the entries follow. `None` if `out` is too short.
+/// the `digest` riding (empty: none), the entry count and the entries' lifetimes left
+/// (`lives`, [`FORWARD_LIFE_LEN`] bytes each). Returns its length: the entries follow.
+/// `None` if `out` is too short.
 fn write_forward_head(
     out: &mut [u8],
     to: NodeAddr,
     acks: &[ShortId],
+    digest: &[u8],
     lives: &[u8],
 ) -> Option<usize> {
     let to = to.0.to_le_bytes();
@@ -2411,10 +2465,10 @@ fn write_forward_head(
     for (dst, a) in ack_bytes.chunks_exact_mut(SHORT_ID_LEN).zip(acks) {
         dst.copy_from_slice(&a.0.to_le_bytes());
     }
-    let (count, rest) = rest.split_first_mut()?;
-    *count = u8::try_from(lives.len() / FORWARD_LIFE_LEN).ok()?;
-    rest.get_mut(..lives.len())?.copy_from_slice(lives);
-    Some(FORWARD_FIXED_LEN + acks.len() * SHORT_ID_LEN + 1 + lives.len())
+    let counted = write_entry_count(rest, lives.len() / FORWARD_LIFE_LEN, digest)?;
+    rest.get_mut(counted..counted + lives.len())?
+        .copy_from_slice(lives);
+    Some(FORWARD_FIXED_LEN + acks.len() * SHORT_ID_LEN + counted + lives.len())
 }
 
 /// Whether a forward of this item alone fits one frame (otherwise it goes in fragments).

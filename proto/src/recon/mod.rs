@@ -351,6 +351,30 @@ impl<const CAP: usize> Reconciler<CAP> {
         }
     }
 
+    /// Write our digest, as it is now, into `buf` (at least [`wire::DIGEST_LEN`] bytes), to
+    /// ride in another frame; its length, or `None` if `buf` is too short. Once it is on the
+    /// air, [`Self::cancel_digest`] drops the one [`Self::start`] queued: it replaced it.
+    pub fn emit_digest(&self, buf: &mut [u8]) -> Option<usize> {
+        self.digest().emit(buf).ok()
+    }
+
+    /// Drop the digest queued by [`Self::start`], if any (another frame carried it).
+    pub fn cancel_digest(&mut self) {
+        // The queue is short (OUT_QUEUE): rotate the digest out, keep the order.
+        for _ in 0..self.out.len() {
+            if let Some(o) = self.out.pop_front()
+                && o != Outgoing::Digest
+            {
+                let _ = self.out.push_back(o);
+            }
+        }
+    }
+
+    /// A digest is queued by [`Self::start`] and not sent yet.
+    pub fn digest_queued(&self) -> bool {
+        self.out.iter().any(|o| *o == Outgoing::Digest)
+    }
+
     /// The next reconciliation body to send in a [`FrameKind::Reconcile`] frame (written
     /// into `buf`, which should hold at least `MAX_FRAME_LEN - HEADER_LEN` bytes); its
     /// length, or `None` when there is nothing to send.
