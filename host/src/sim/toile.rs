@@ -307,7 +307,7 @@ impl Router for ToileRouter {
         }
         RouterCounters {
             recon_bytes: Some(c.recon_bytes),
-            // A digest that rode in a forward cost its body alone.
+            // A digest that rode in another frame cost its body alone.
             digest_bytes: Some(
                 c.digest_tx * self.engine.idle_check_bytes() as u64
                     + c.digest_rides * toile_proto::recon::wire::DIGEST_LEN as u64,

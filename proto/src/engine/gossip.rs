@@ -448,7 +448,7 @@ pub(super) struct Gossip {
     receipt_due: Option<u64>,
     /// The last built Reconcile frame was a digest.
     built_digest: bool,
-    /// Our digest rides in the last built custody forward.
+    /// Our digest rides in the last built forward or broadcast frame.
     rider: bool,
     /// When the reconciled set last gained a late copy (one already mature when stored).
     changed: u64,
@@ -480,8 +480,8 @@ impl Gossip {
         }
     }
 
-    /// Whether our digest rides in the custody forward being built (set by each build, read
-    /// when that frame is committed).
+    /// Whether our digest rides in the forward or broadcast frame being built (set by each
+    /// build of one, read when that frame is committed).
     pub fn set_rider(&mut self, rides: bool) {
         self.rider = rides;
     }
@@ -843,8 +843,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             && self.digest_wanted(now)
     }
 
-    /// Our digest went out in a custody forward: it is this interval's.
-    pub(super) fn digest_rode(&mut self, _now: u64) {
+    /// Our digest went out in a forward or broadcast frame: it is this interval's.
+    pub(super) fn digest_rode(&mut self) {
         self.gossip.trickle.send_at = None;
         self.gossip.recon.cancel_digest();
         self.counters.digest_rides += 1;
@@ -1216,7 +1216,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
             Due::Broadcast => {
                 if self.gossip.rider() {
-                    self.digest_rode(now);
+                    self.digest_rode();
                 }
                 if receipt > 0 {
                     self.counters.receipt_tx += 1;

@@ -534,7 +534,8 @@ pub struct Counters {
     pub recon_tx: u64,
     pub recon_bytes: u64,
     pub digest_tx: u64,
-    /// Digests that rode in custody forwards instead (their bytes are in `recon_bytes`).
+    /// Digests that rode in forwards or broadcast frames instead (their 17 bytes are in
+    /// `recon_bytes`).
     pub digest_rides: u64,
     /// Rebroadcasts scheduled because reconciliation found a neighbour lacking the item.
     pub recon_pushes: u64,
@@ -2340,7 +2341,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.counters.control_bytes += (n_acks * SHORT_ID_LEN) as u64;
                 }
                 if self.gossip.rider() {
-                    self.digest_rode(now);
+                    self.digest_rode();
                 }
                 // Our header carries our hop count: no separate advert needed.
                 if self.last_advert.is_some() || !self.config.bridge {
