@@ -480,17 +480,10 @@ impl Gossip {
         }
     }
 
-    /// Whether our digest rides in the forward or broadcast frame being built (set by each
-    /// build of one, read when that frame is committed).
-    pub fn set_rider(&mut self, rides: bool) {
-        self.rider = rides;
-    }
-    pub fn rider(&self) -> bool {
-        self.rider
-    }
-    /// Our digest as it is now, into `buf`; whether it fit.
-    pub fn emit_digest(&self, buf: &mut [u8]) -> bool {
-        self.recon.emit_digest(buf).is_some()
+    /// A frame is being built that carries no digest (set by each build of a forward or
+    /// broadcast frame before [`Engine::ride_digest`] may set it again).
+    pub fn clear_rider(&mut self) {
+        self.rider = false;
     }
 
     /// A new frame is being handled: its SNR; no lifetime limit unless it carries one.
@@ -827,12 +820,28 @@ impl<S: Store, const N: usize> Engine<S, N> {
         !leaf_quiet && !self.gossip.recon.is_empty()
     }
 
+    /// The digest to put in the forward or broadcast frame being built, which has `room`
+    /// bytes to spare: written into `buf`, or empty. Marks the frame as carrying it (the
+    /// commit of the frame consumes it: [`Self::digest_committed`]).
+    pub(super) fn ride_digest<'a>(
+        &mut self,
+        now: u64,
+        room: usize,
+        buf: &'a mut [u8; recon::wire::DIGEST_LEN],
+    ) -> &'a [u8] {
+        let rides = room >= buf.len()
+            && self.digest_rider(now)
+            && self.gossip.recon.emit_digest(buf).is_some();
+        self.gossip.rider = rides;
+        if rides { &buf[..] } else { &[] }
+    }
+
     /// Whether our digest rides in the frame being built: the one queued and not sent yet,
     /// or this Trickle interval's, still to come, when it would be sent now (one digest per
     /// interval either way; riding in the interval's second half only, where Trickle draws
     /// its instant, let more digests go alone: 50 nodes seeds 1–12, digest frames 0.065
     /// against 0.042 per item, and sessions over 12 B per differing item on seed 3).
-    pub(super) fn digest_rider(&self, now: u64) -> bool {
+    fn digest_rider(&self, now: u64) -> bool {
         if self.gossip.recon.digest_queued() {
             return true;
         }
@@ -843,8 +852,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
             && self.digest_wanted(now)
     }
 
-    /// Our digest went out in a forward or broadcast frame: it is this interval's.
-    pub(super) fn digest_rode(&mut self) {
+    /// A forward or broadcast frame is on the air: if our digest rode in it, it is this
+    /// interval's.
+    pub(super) fn digest_committed(&mut self) {
+        if !self.gossip.rider {
+            return;
+        }
         self.gossip.trickle.send_at = None;
         self.gossip.recon.cancel_digest();
         self.counters.digest_rides += 1;
@@ -1130,7 +1143,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 Some((len, Priority::Low, Vec::new(), 0))
             }
             Due::Broadcast => {
-                self.gossip.set_rider(false);
+                self.gossip.clear_rider();
                 let epoch = self.epoch;
                 // Entries are packed after room for the most lifetimes, then moved down
                 // next to the ones actually written.
@@ -1172,13 +1185,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 }
                 let n = b.finish()?.as_bytes().len();
                 // Our digest rides in the room left, when one is due.
-                let mut digest = [0u8; recon::wire::DIGEST_LEN];
                 let lives_len = LIFE_LEN * lives.len();
-                let rides = 1 + digest.len() + lives_len + n <= body.len()
-                    && self.digest_rider(now)
-                    && self.gossip.emit_digest(&mut digest);
-                self.gossip.set_rider(rides);
-                let digest = if rides { &digest[..] } else { &[] };
+                let room = body.len().saturating_sub(1 + lives_len + n);
+                let mut digest = [0u8; recon::wire::DIGEST_LEN];
+                let digest = self.ride_digest(now, room, &mut digest);
                 let counted = 1 + digest.len();
                 let at = counted + lives_len;
                 body.copy_within(LIVES_ROOM..LIVES_ROOM + n, at);
@@ -1215,9 +1225,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 }
             }
             Due::Broadcast => {
-                if self.gossip.rider() {
-                    self.digest_rode();
-                }
+                self.digest_committed();
                 if receipt > 0 {
                     self.counters.receipt_tx += 1;
                     self.counters.receipt_bytes += len as u64;

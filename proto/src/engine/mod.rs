@@ -2136,7 +2136,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     .map(|len| (len, Priority::Control, Vec::new(), 0))
             }
             Due::Items => {
-                self.gossip.set_rider(false);
+                self.gossip.clear_rider();
                 // No route: a blind forward (see `forward_due_at`).
                 let parent = self.parent.unwrap_or(NOBODY);
                 let order = self.item_order(now);
@@ -2205,11 +2205,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 let n_acks = self.acks.len().min(free / SHORT_ID_LEN);
                 // Our digest rides in what the acks leave, when one is due (`gossip.rs`).
                 let mut digest = [0u8; recon::wire::DIGEST_LEN];
-                let rides = free - n_acks * SHORT_ID_LEN >= digest.len()
-                    && self.digest_rider(now)
-                    && self.gossip.emit_digest(&mut digest);
-                self.gossip.set_rider(rides);
-                let digest = if rides { &digest[..] } else { &[] };
+                let digest = self.ride_digest(now, free - n_acks * SHORT_ID_LEN, &mut digest);
                 let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
                 let head =
                     write_forward_head(body, parent, self.acks.get(..n_acks)?, digest, lives)?;
@@ -2340,9 +2336,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.counters.piggybacked_acks += n_acks as u64;
                     self.counters.control_bytes += (n_acks * SHORT_ID_LEN) as u64;
                 }
-                if self.gossip.rider() {
-                    self.digest_rode();
-                }
+                self.digest_committed();
                 // Our header carries our hop count: no separate advert needed.
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;

@@ -346,7 +346,7 @@ impl<const CAP: usize> Reconciler<CAP> {
 
     /// Queue an "are we in sync?" digest (one 21-byte frame). Idempotent while one waits.
     pub fn start(&mut self, _now: u64) {
-        if !self.out.iter().any(|o| *o == Outgoing::Digest) {
+        if !self.digest_queued() {
             self.push_out(Outgoing::Digest);
         }
     }
