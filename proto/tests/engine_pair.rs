@@ -435,6 +435,29 @@ fn malformed_frames_are_counted() {
     e.handle_frame(0, RxMeta::default(), &rides);
     assert_eq!(e.counters().malformed_frames, 1);
     assert_eq!(e.store_len(), 1);
+    // A relays-heard list (HEARS_RIDES): cut inside, or longer than HEARS_LEN, is malformed
+    // and nothing is taken; whole, it is read past (a second payment is taken).
+    use toile_proto::engine::{HEARS_LEN, HEARS_RIDES};
+    let whole = forward_frame(7, 1, 0, &payment(2));
+    let with_list = |m: usize, given: usize| {
+        let mut f = whole[..count_at].to_vec();
+        f.push(whole[count_at] | HEARS_RIDES);
+        f.push(m as u8);
+        f.extend((0..given as u16).flat_map(|a| (a + 20).to_le_bytes()));
+        f
+    };
+    let cut = with_list(2, 1);
+    e.handle_frame(0, RxMeta::default(), &cut);
+    let mut long = with_list(HEARS_LEN + 1, HEARS_LEN + 1);
+    long.extend_from_slice(&whole[count_at + 1..]);
+    e.handle_frame(0, RxMeta::default(), &long);
+    assert_eq!(e.counters().malformed_frames, 3);
+    assert_eq!(e.store_len(), 1);
+    let mut ok = with_list(2, 2);
+    ok.extend_from_slice(&whole[count_at + 1..]);
+    e.handle_frame(0, RxMeta::default(), &ok);
+    assert_eq!(e.counters().malformed_frames, 3);
+    assert_eq!(e.store_len(), 2);
 }
 
 fn stored_from_air(m: &Mesh, i: usize, id: &ItemId) -> bool {
@@ -1213,9 +1236,18 @@ fn a_payment_lifetime_runs_from_its_origin_across_hops() {
                 && let toile_proto::radio::Body::Other { kind, bytes } = f.body
                 && kind == toile_proto::engine::FORWARD
             {
-                // next hop (2), ack count, acks, entry count, lifetimes (u24 each), entries
-                let at = 3 + 8 * usize::from(bytes[2]);
-                assert_eq!(bytes[at], 1, "one entry");
+                // next hop (2), ack count, acks, entry count (flags: a digest, a
+                // relays-heard list ride), lifetimes (u24 each), entries
+                use toile_proto::engine::{DIGEST_RIDES, HEARS_RIDES};
+                let mut at = 3 + 8 * usize::from(bytes[2]);
+                let count = bytes[at];
+                assert_eq!(count & !(DIGEST_RIDES | HEARS_RIDES), 1, "one entry");
+                if count & DIGEST_RIDES != 0 {
+                    at += toile_proto::recon::wire::DIGEST_LEN;
+                }
+                if count & HEARS_RIDES != 0 {
+                    at += 1 + 2 * usize::from(bytes[at + 1]);
+                }
                 let life = u32::from_le_bytes([bytes[at + 1], bytes[at + 2], bytes[at + 3], 0]);
                 lives.push((now, life));
             }
@@ -2102,4 +2134,48 @@ fn digests_ride_on_forwards_and_still_repair_a_node_that_missed_an_item() {
     // and the relay pushed it.
     assert!(m.nodes[2].item(&c2).is_some(), "the leaf was repaired");
     assert!(relay.recon_pushes >= 1, "{relay:?}");
+}
+
+#[test]
+fn a_relay_whose_neighbours_hear_another_relay_does_not_rebroadcast() {
+    // Bridge 0; relays 1 and 2 (both hear the bridge and each other); leaf 3 chose 2 and
+    // leaf 4 chose 1 while each heard only its own parent. Then 3 also hears 1 and 4 hears 2.
+    // links[i][j]: j hears i.
+    let mut links = vec![vec![false; 5]; 5];
+    for (a, b) in [(0, 1), (0, 2), (1, 2), (2, 3), (1, 4)] {
+        links[a][b] = true;
+        links[b][a] = true;
+    }
+    let mut m = Mesh::new((0..5).map(|a| gossip_engine(a, a == 0)).collect(), links);
+    m.run_until(11 * MINUTE);
+    m.submit(3, &payment(1)).unwrap();
+    m.submit(4, &payment(2)).unwrap();
+    m.run_until(20 * MINUTE);
+    for (a, b) in [(1, 3), (2, 4)] {
+        m.links[a][b] = true;
+        m.links[b][a] = true;
+    }
+    let sent = |m: &Mesh| m.nodes[1].counters().bcast_tx + m.nodes[2].counters().bcast_tx;
+    // The leaves have not said which relays they hear yet: both relays rebroadcast.
+    let before = sent(&m);
+    let c1 = m.submit(0, &cert(1)).unwrap();
+    m.run_until(25 * MINUTE);
+    assert_eq!(sent(&m) - before, 2);
+    // Their next payments carry the relays they heard rebroadcasting (HEARS_RIDES).
+    m.submit(3, &payment(3)).unwrap();
+    m.submit(4, &payment(4)).unwrap();
+    m.run_until(30 * MINUTE);
+    let before = sent(&m);
+    let c2 = m.submit(0, &cert(2)).unwrap();
+    m.run_until(35 * MINUTE);
+    // The first relay's copy reaches the other's child: the second stays silent, and
+    // both leaves have both certifications.
+    assert_eq!(sent(&m) - before, 1);
+    let covered = m.nodes[1].counters().bcast_covered + m.nodes[2].counters().bcast_covered;
+    assert_eq!(covered, 1);
+    for leaf in [3, 4] {
+        for c in [&c1, &c2] {
+            assert!(stored_from_air(&m, leaf, c), "leaf {leaf}");
+        }
+    }
 }

@@ -54,8 +54,10 @@
 //! - **Custody, addressed**: items travel in [`FORWARD`] frames whose body is the 2-byte
 //!   address of the chosen parent, a 1-byte count of custody acks, the acks (8-byte
 //!   little-endian [`ShortId`]s of items the sender took custody of), a 1-byte entry count
-//!   (bit 7, [`DIGEST_RIDES`]: the sender's 17-byte reconciliation digest follows it,
-//!   `gossip.rs`), each entry's seconds of lifetime left (3 bytes), then the item entries. A custodian
+//!   (bit 7, [`DIGEST_RIDES`]: the sender's 17-byte reconciliation digest follows it;
+//!   bit 6, [`HEARS_RIDES`]: then the relays the sender hears, a count and 2-byte
+//!   addresses; both `gossip.rs`), each entry's seconds of lifetime left (3 bytes), then the
+//!   item entries. A custodian
 //!   keeps an item no longer than the lifetime its forward gave it, so an item expires
 //!   [`Config::item_ttl_us`] after its origin however many hops and hand-backs it makes
 //!   (it used to restart at each hop: a payment bouncing between two routes could outlive
@@ -190,7 +192,8 @@ pub const DEFAULT_ITEM_TTL_US: u64 = 24 * 3_600_000_000;
 /// The frame kind of items addressed to one next hop: body = next hop ([`NodeAddr`], 2 bytes
 /// little-endian), custody ack count `a` (u8), the `a` acks (8-byte [`ShortId`]s), entry count
 /// `n` (u8, 1 to [`FORWARD_MAX_ENTRIES`]; bit 7, [`DIGEST_RIDES`]: the sender's reconciliation
-/// digest follows, [`recon::wire::DIGEST_LEN`] bytes), each entry's seconds of lifetime left
+/// digest follows, [`recon::wire::DIGEST_LEN`] bytes; bit 6, [`HEARS_RIDES`]: then the
+/// relays it hears), each entry's seconds of lifetime left
 /// (`u24` LE × `n`, [`FORWARD_LIFE_LEN`]), then the `n` item entries ([`Entries`]). A receiver keeps an
 /// item no longer than that, so an item's lifetime runs from its origin however many hops
 /// (and hand-backs) it makes. Engine-defined (radio/ leaves kinds above 6 to the engine).
@@ -223,8 +226,19 @@ const FORWARD_FIXED_LEN: usize = 3;
 /// Bit 7 of the entry count of a [`FORWARD`] or [`gossip::BROADCAST`] body: the sender's
 /// reconciliation digest rides right after it (`gossip.rs`, "Digests ride").
 pub const DIGEST_RIDES: u8 = 0x80;
-const _: () = assert!(FORWARD_MAX_ENTRIES < DIGEST_RIDES as usize);
-const _: () = assert!(gossip::BROADCAST_MAX_ENTRIES < DIGEST_RIDES as usize);
+/// Bit 6 of the entry count of a [`FORWARD`] or [`gossip::BROADCAST`] body: after the
+/// digest (if any), a count `m` (u8, at most [`HEARS_LEN`]) and `m` addresses (2 bytes
+/// little-endian) of the relays the sender hears (`gossip.rs`, "Covered neighbours").
+pub const HEARS_RIDES: u8 = 0x40;
+/// Most relays a node reports hearing.
+pub const HEARS_LEN: usize = 8;
+/// A neighbour heard rebroadcasting within this many minutes counts as a relay we hear.
+const RELAYED_MINUTES: u16 = 60;
+/// A relays-heard list goes out when it changed, or again after this many minutes (a
+/// neighbour that missed it, or restarted, learns it then); receivers keep the last one.
+const HEARS_REFRESH_MINUTES: u16 = 30;
+const _: () = assert!(FORWARD_MAX_ENTRIES < HEARS_RIDES as usize);
+const _: () = assert!(gossip::BROADCAST_MAX_ENTRIES < HEARS_RIDES as usize);
 /// A changed hop count is advertised within this delay (unless a data frame carries it).
 pub const ADVERT_DELAY_US: u64 = 300_000_000;
 /// A node without route first listens this long (neighbours' frames carry their hop
@@ -524,6 +538,9 @@ pub struct Counters {
     pub bcast_tx: u64,
     /// Rebroadcasts cancelled because enough neighbours were heard sending the item.
     pub bcast_suppressed: u64,
+    /// Tree-relay rebroadcasts cancelled (or never scheduled) because every child and the
+    /// parent hear a node heard sending the item (`gossip.rs`, "Covered neighbours").
+    pub bcast_covered: u64,
     /// Entries sent in broadcast frames (two certifications share one when they can).
     pub bcast_entries: u64,
     /// Sends of an own broadcast item after which it waits for its parent's copy, and the
@@ -585,7 +602,7 @@ fn clock_minute(now: u64) -> u16 {
 
 /// A neighbour heard on the air.
 #[derive(Debug, Clone, Copy)]
-struct Neighbour {
+pub(crate) struct Neighbour {
     addr: NodeAddr,
     /// Its last advertised hop count.
     hops: u8,
@@ -604,6 +621,11 @@ struct Neighbour {
     /// hand it an item: it relays for others anyway, so choosing it as parent among equals
     /// adds no tree relay (certifications are rebroadcast by tree relays).
     fed: Option<u16>,
+    /// When (wrapping minute) we last heard it send a rebroadcast or a receipt.
+    relayed: Option<u16>,
+    /// The relays it hears, from the last of its frames that listed them ([`HEARS_RIDES`];
+    /// [`NOBODY`]: none).
+    hears: [NodeAddr; HEARS_LEN],
 }
 
 impl Neighbour {
@@ -698,6 +720,10 @@ pub struct Engine<S: Store, const N: usize> {
     train: Option<Train>,
     /// Tag of the next fragmented forward (the receivers' reassembly key with our address).
     train_tag: u8,
+    /// The relays-heard list that last went out in a forward (its fingerprint, and the
+    /// minute), and the one in the forward just built (`HEARS_RIDES`).
+    hears_sent: Option<(u32, u16)>,
+    hears_built: Option<u32>,
     /// Fragmented forwards from neighbours being put back together.
     reassembly: Reassembler<REASSEMBLY_SLOTS, LARGE_FORWARD_LEN>,
 }
@@ -758,6 +784,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             gossip: gossip::Gossip::new(config.addr),
             train: None,
             train_tag: 0,
+            hears_sent: None,
+            hears_built: None,
             reassembly: Reassembler::new(REASSEMBLY_TIMEOUT_US),
         };
         e.restart(now);
@@ -982,11 +1010,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
             // gossip hooks: rebroadcasts, reconciliation and signed receipts.
             Body::Other { kind, bytes } if kind == gossip::BROADCAST => {
                 let max = gossip::BROADCAST_MAX_ENTRIES;
-                let Some((digest, lives, entries)) = counted_entries(bytes, max, gossip::LIFE_LEN)
+                let Some(Counted {
+                    digest,
+                    hears,
+                    lives,
+                    entries,
+                }) = counted_entries(bytes, max, gossip::LIFE_LEN)
                 else {
                     self.counters.malformed_frames += 1;
                     return;
                 };
+                self.relay_heard(now, sender);
+                self.set_hears(sender, hears);
                 for (i, (kind, item)) in entries.iter().enumerate() {
                     // Each entry carries its own lifetime left; 0: expired on its way.
                     if self.gossip_entry_life(lives, i) > 0 {
@@ -1004,7 +1039,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Body::Other {
                 kind: FrameKind::Receipt,
                 bytes,
-            } => self.gossip_receipt_frame(now, sender, their_hops, bytes),
+            } => {
+                self.relay_heard(now, sender);
+                self.gossip_receipt_frame(now, sender, their_hops, bytes);
+            }
             // Adverts carry their information in the header.
             _ => {}
         }
@@ -1041,8 +1079,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
         }
         self.choose_parent(now);
-        let Some((digest, lives, entries)) =
-            counted_entries(rest, FORWARD_MAX_ENTRIES, FORWARD_LIFE_LEN)
+        let Some(Counted {
+            digest,
+            hears,
+            lives,
+            entries,
+        }) = counted_entries(rest, FORWARD_MAX_ENTRIES, FORWARD_LIFE_LEN)
         else {
             self.counters.malformed_frames += 1;
             return;
@@ -1051,6 +1093,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
             n.child = for_me;
         }
+        self.set_hears(sender, hears);
         if !for_me && let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == to) {
             n.fed = Some(clock_minute(now));
             self.choose_parent(now);
@@ -1503,6 +1546,45 @@ impl<S: Store, const N: usize> Engine<S, N> {
         Some(sender) == self.parent || their_hops < self.hops
     }
 
+    /// `sender` was heard rebroadcasting (a broadcast or receipt frame).
+    fn relay_heard(&mut self, now: u64, sender: NodeAddr) {
+        if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
+            n.relayed = Some(clock_minute(now));
+        }
+    }
+
+    /// `sender`'s frame listed the relays it hears (the [`HEARS_RIDES`] section, 2 bytes
+    /// each; a frame without it leaves the list as it was).
+    fn set_hears(&mut self, sender: NodeAddr, hears: &[u8]) {
+        if hears.is_empty() {
+            return;
+        }
+        if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
+            n.hears = [NOBODY; HEARS_LEN];
+            for (dst, a) in n.hears.iter_mut().zip(hears.chunks_exact(2)) {
+                *dst = NodeAddr(u16::from_le_bytes([a[0], a[1]]));
+            }
+        }
+    }
+
+    /// The relays we heard rebroadcasting lately, strongest first, up to [`HEARS_LEN`], our
+    /// parent first whatever it sent (we hear it: that is how we chose it).
+    fn relays_heard(&self, now: u64) -> Vec<NodeAddr, HEARS_LEN> {
+        let minute = clock_minute(now);
+        let mut v: Vec<(bool, i8, NodeAddr), NEIGHBOURS> = self
+            .neighbours
+            .iter()
+            .filter(|n| {
+                Some(n.addr) == self.parent
+                    || n.relayed
+                        .is_some_and(|m| minute.wrapping_sub(m) < RELAYED_MINUTES)
+            })
+            .map(|n| (Some(n.addr) != self.parent, n.snr, n.addr))
+            .collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.0.cmp(&b.2.0)));
+        v.iter().take(HEARS_LEN).map(|&(_, _, a)| a).collect()
+    }
+
     /// An item we handed over came back to us: push it again. `false` if it is pending
     /// already (nothing to take back).
     fn take_back(&mut self, now: u64, short: ShortId) -> bool {
@@ -1938,6 +2020,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     acked: 0,
                     child: false,
                     fed: None,
+                    relayed: None,
+                    hears: [NOBODY; HEARS_LEN],
                 };
                 if self.neighbours.push(entry).is_err() {
                     // Replace the worst entry if the newcomer is better. Entries without a
@@ -2137,6 +2221,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             }
             Due::Items => {
                 self.gossip.clear_rider();
+                self.hears_built = None;
                 // No route: a blind forward (see `forward_due_at`).
                 let parent = self.parent.unwrap_or(NOBODY);
                 let order = self.item_order(now);
@@ -2206,9 +2291,30 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 // Our digest rides in what the acks leave, when one is due (`gossip.rs`).
                 let mut digest = [0u8; recon::wire::DIGEST_LEN];
                 let digest = self.ride_digest(now, free - n_acks * SHORT_ID_LEN, &mut digest);
+                // The relays we hear, for our neighbours' covered rule (`gossip.rs`), when
+                // it changed or is due again and the frame has room for the whole list.
+                let left = free - n_acks * SHORT_ID_LEN - digest.len();
+                let mut hears = self.relays_heard(now);
+                let fp = hears.iter().fold(0u32, |h, a| {
+                    h.wrapping_mul(65_599).wrapping_add(u32::from(a.0)) ^ 1
+                });
+                let minute = clock_minute(now);
+                let stale = self.hears_sent.is_none_or(|(f, m)| {
+                    f != fp || minute.wrapping_sub(m) >= HEARS_REFRESH_MINUTES
+                });
+                if !stale || 1 + hears.len() * 2 > left {
+                    hears.clear();
+                }
+                self.hears_built = (!hears.is_empty()).then_some(fp);
                 let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
-                let head =
-                    write_forward_head(body, parent, self.acks.get(..n_acks)?, digest, lives)?;
+                let head = write_forward_head(
+                    body,
+                    parent,
+                    self.acks.get(..n_acks)?,
+                    digest,
+                    &hears,
+                    lives,
+                )?;
                 body.get_mut(head..head + entries.len())?
                     .copy_from_slice(entries);
                 let len = HEADER_LEN + head + entries.len();
@@ -2236,7 +2342,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let t = self.train?;
         let (r, item) = self.store.find_short(t.short)?;
         let mut body = [0u8; LARGE_FORWARD_LEN];
-        let head = write_forward_head(&mut body, t.to, &[], &[], &t.life)?;
+        let head = write_forward_head(&mut body, t.to, &[], &[], &[], &t.life)?;
         let mut b = EntriesBuilder::new(body.get_mut(head..)?);
         if !b.try_push(r.kind, item) {
             return None;
@@ -2337,6 +2443,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.counters.control_bytes += (n_acks * SHORT_ID_LEN) as u64;
                 }
                 self.digest_committed();
+                if let Some(fp) = self.hears_built.take() {
+                    self.hears_sent = Some((fp, clock_minute(now)));
+                }
                 // Our header carries our hop count: no separate advert needed.
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;
@@ -2402,18 +2511,26 @@ pub fn bridge_slot_us(m: &Modulation) -> u64 {
     m.time_on_air_us(MAX_FRAME_LEN) + (u64::from(CW_MIN_SLOTS) + 2) * slot
 }
 
+/// A body of entries that carry their lifetimes left, read by [`counted_entries`].
+struct Counted<'a> {
+    /// The sender's reconciliation digest riding ([`DIGEST_RIDES`]); empty if none.
+    digest: &'a [u8],
+    /// The relays the sender hears ([`HEARS_RIDES`]), 2 bytes each; empty if none.
+    hears: &'a [u8],
+    /// The entries' lifetimes left.
+    lives: &'a [u8],
+    entries: Entries<'a>,
+}
+
 /// Entries that carry their lifetimes left (a [`gossip::BROADCAST`] body, a [`FORWARD`]
-/// body after its acks): entry count `n` (u8; bit 7: [`DIGEST_RIDES`]), the digest riding if
-/// any, `n` lifetimes of `life_len` bytes, then the `n` entries. Returns (the digest, empty
-/// if none; the lifetimes; the entries). `None`: malformed (a count that is 0, over `max` or
-/// not the number of entries).
-fn counted_entries(
-    body: &[u8],
-    max: usize,
-    life_len: usize,
-) -> Option<(&[u8], &[u8], Entries<'_>)> {
+/// body after its acks): entry count `n` (u8; bit 7: [`DIGEST_RIDES`], bit 6:
+/// [`HEARS_RIDES`]), the digest riding if any, the relays-heard list if any (a count up to
+/// [`HEARS_LEN`], then 2-byte addresses), `n` lifetimes of `life_len` bytes, then the `n`
+/// entries. `None`: malformed (a count that is 0, over `max` or not the number of entries;
+/// a list longer than [`HEARS_LEN`]; anything cut short).
+fn counted_entries(body: &[u8], max: usize, life_len: usize) -> Option<Counted<'_>> {
     let (&count, rest) = body.split_first()?;
-    let n = usize::from(count & !DIGEST_RIDES);
+    let n = usize::from(count & !(DIGEST_RIDES | HEARS_RIDES));
     if n == 0 || n > max {
         return None;
     }
@@ -2423,23 +2540,54 @@ fn counted_entries(
         0
     };
     let (digest, rest) = rest.split_at_checked(rides)?;
+    let (hears, rest) = if count & HEARS_RIDES != 0 {
+        let (&m, rest) = rest.split_first()?;
+        let m = usize::from(m);
+        if m > HEARS_LEN {
+            return None;
+        }
+        rest.split_at_checked(m * 2)?
+    } else {
+        (&[][..], rest)
+    };
     let (lives, rest) = rest.split_at_checked(n * life_len)?;
     let entries = Entries::new_checked(rest).ok()?;
-    (entries.count() == n).then_some((digest, lives, entries))
+    (entries.count() == n).then_some(Counted {
+        digest,
+        hears,
+        lives,
+        entries,
+    })
 }
 
-/// Writes the entry count `n` (with [`DIGEST_RIDES`] if `digest` is not empty) and the
-/// `digest` at the start of `out`; their length, or `None` if `out` is too short or `n` does
-/// not fit below the flag.
-fn write_entry_count(out: &mut [u8], n: usize, digest: &[u8]) -> Option<usize> {
-    let mut count = u8::try_from(n).ok().filter(|&n| n < DIGEST_RIDES)?;
+/// Writes the entry count `n` (with [`DIGEST_RIDES`] if `digest` is not empty, and
+/// [`HEARS_RIDES`] if `hears` is not empty), the `digest` and the `hears` list at the start
+/// of `out`; their length, or `None` if `out` is too short or `n` does not fit below the flags.
+fn write_entry_count(out: &mut [u8], n: usize, digest: &[u8], hears: &[NodeAddr]) -> Option<usize> {
+    let mut count = u8::try_from(n).ok().filter(|&n| n < HEARS_RIDES)?;
     if !digest.is_empty() {
         count |= DIGEST_RIDES;
     }
+    if !hears.is_empty() {
+        count |= HEARS_RIDES;
+    }
     let (c, rest) = out.split_first_mut()?;
     *c = count;
-    rest.get_mut(..digest.len())?.copy_from_slice(digest);
-    Some(1 + digest.len())
+    let (d, rest) = rest.split_at_mut_checked(digest.len())?;
+    d.copy_from_slice(digest);
+    if hears.is_empty() {
+        return Some(1 + digest.len());
+    }
+    let (m, rest) = rest.split_first_mut()?;
+    *m = u8::try_from(hears.len()).ok()?;
+    for (dst, a) in rest
+        .get_mut(..hears.len() * 2)?
+        .chunks_exact_mut(2)
+        .zip(hears)
+    {
+        dst.copy_from_slice(&a.0.to_le_bytes());
+    }
+    Some(1 + digest.len() + 1 + hears.len() * 2)
 }
 
 /// Writes the head of a [`FORWARD`] body into `out`: next hop `to`, the ack count and `acks`,
@@ -2451,6 +2599,7 @@ fn write_forward_head(
     to: NodeAddr,
     acks: &[ShortId],
     digest: &[u8],
+    hears: &[NodeAddr],
     lives: &[u8],
 ) -> Option<usize> {
     let to = to.0.to_le_bytes();
@@ -2460,7 +2609,7 @@ fn write_forward_head(
     for (dst, a) in ack_bytes.chunks_exact_mut(SHORT_ID_LEN).zip(acks) {
         dst.copy_from_slice(&a.0.to_le_bytes());
     }
-    let counted = write_entry_count(rest, lives.len() / FORWARD_LIFE_LEN, digest)?;
+    let counted = write_entry_count(rest, lives.len() / FORWARD_LIFE_LEN, digest, hears)?;
     rest.get_mut(counted..counted + lives.len())?
         .copy_from_slice(lives);
     Some(FORWARD_FIXED_LEN + acks.len() * SHORT_ID_LEN + counted + lives.len())
