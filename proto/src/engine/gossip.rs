@@ -187,7 +187,7 @@ use crate::recon::{self, Reconciler};
 use super::slot::{MINUTE_US, REBASE_AFTER_US, RELAY, Slot, ticks};
 use super::{Due, Engine, Event, Priority, SHORT_ID_LEN, Store};
 
-/// Pending tree-relay rebroadcasts whose children's coverage is tracked at once.
+/// Pending tree-relay rebroadcasts whose targets' coverage is tracked at once.
 const COVER_LEN: usize = 8;
 /// Copies of a broadcast item (or receipt) heard while our rebroadcast waits that cancel it.
 pub const BROADCAST_K: u8 = 3;
@@ -464,8 +464,8 @@ pub(super) struct Gossip {
     rx_parent: bool,
     /// ... and from this sender.
     rx_from: crate::radio::NodeAddr,
-    /// Pending tree-relay rebroadcasts and the children (bits over the neighbour table) not
-    /// yet covered by a copy heard from a relay they hear.
+    /// Pending tree-relay rebroadcasts and their targets (children and parent, bits over the
+    /// neighbour table) not yet covered by a copy heard from a node they hear.
     cover: Vec<(ShortId, u16), COVER_LEN>,
 
     bridge_keys: Option<&'static [[u8; 32]]>,
@@ -1004,6 +1004,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             self.counters.bad_receipts += 1;
             return;
         };
+        // A receipt's sender relays (a frame that does not parse says nothing).
+        self.relay_heard(now, sender);
         let life = life_us(life);
         if life == 0 {
             // Expired on its way: dropped everywhere by now.

@@ -1039,10 +1039,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Body::Other {
                 kind: FrameKind::Receipt,
                 bytes,
-            } => {
-                self.relay_heard(now, sender);
-                self.gossip_receipt_frame(now, sender, their_hops, bytes);
-            }
+            } => self.gossip_receipt_frame(now, sender, their_hops, bytes),
             // Adverts carry their information in the header.
             _ => {}
         }
@@ -1546,8 +1543,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         Some(sender) == self.parent || their_hops < self.hops
     }
 
-    /// `sender` was heard rebroadcasting (a broadcast or receipt frame).
-    fn relay_heard(&mut self, now: u64, sender: NodeAddr) {
+    /// `sender` was heard rebroadcasting (a broadcast or receipt frame that parsed).
+    pub(super) fn relay_heard(&mut self, now: u64, sender: NodeAddr) {
         if let Some(n) = self.neighbours.iter_mut().find(|n| n.addr == sender) {
             n.relayed = Some(clock_minute(now));
         }
