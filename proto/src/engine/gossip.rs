@@ -509,6 +509,12 @@ impl Gossip {
         }
     }
 
+    /// The rebroadcast of `short` is no longer tracked for coverage (it went out, was
+    /// cancelled, or became a push).
+    pub fn untrack(&mut self, short: ShortId) {
+        self.cover.retain(|c| c.0 != short);
+    }
+
     /// A frame is being built that carries no digest (set by each build of a forward or
     /// broadcast frame before [`Engine::ride_digest`] may set it again).
     pub fn clear_rider(&mut self) {
@@ -620,26 +626,27 @@ impl<S: Store, const N: usize> Engine<S, N> {
         // Relay along the gradient tree only: leaves are heard by their parent, which
         // relays, so only the origin, bridges and parents transmit.
         let from = self.gossip.rx_from;
-        let parent_hears = self
-            .neighbours
-            .iter()
-            .any(|n| Some(n.addr) == self.parent && n.hears.contains(&from));
+        let tree = self.tree_relay();
         let fallback = from_air
-            && !self.tree_relay()
+            && !tree
             && !self.gossip.rx_parent
-            && !parent_hears
             && self.parent.is_some()
-            && self.relay_role.is_none();
-        let mut relay = !from_air || self.tree_relay() || fallback;
-        let targets = self.tree_targets();
-        if from_air && self.tree_relay() && self.relay_role.is_none() && targets != 0 {
-            // Covered neighbours: those that hear the node we got it from have it.
+            && self.relay_role.is_none()
+            && !self
+                .neighbours
+                .iter()
+                .any(|n| Some(n.addr) == self.parent && n.hears.contains(&from));
+        let mut relay = !from_air || tree || fallback;
+        if from_air && tree && self.relay_role.is_none() {
+            // Covered neighbours: those that hear the node we got it from have it (a relay
+            // that knows no target relays as before).
+            let targets = self.tree_targets();
             let uncovered = targets & !self.covered_by(from);
-            if uncovered == 0 {
+            if uncovered != 0 {
+                self.track_cover(slot.short(), uncovered);
+            } else if targets != 0 {
                 self.counters.bcast_covered += 1;
                 relay = false;
-            } else {
-                self.track_cover(slot.short(), uncovered);
             }
         }
         if relay {
@@ -720,15 +727,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// one is forgotten when the table is full: it is then sent unless `BROADCAST_K` copies
     /// cancel it).
     fn track_cover(&mut self, short: ShortId, uncovered: u16) {
-        self.untrack_cover(short);
+        self.gossip.untrack(short);
         if self.gossip.cover.is_full() {
             self.gossip.cover.remove(0);
         }
         let _ = self.gossip.cover.push((short, uncovered));
-    }
-
-    fn untrack_cover(&mut self, short: ShortId) {
-        self.gossip.cover.retain(|c| c.0 != short);
     }
 
     /// A copy of a tracked rebroadcast was heard from `sender`: whether every target is
@@ -828,7 +831,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     // The heard bits now count reconciliation pushes.
                     s.set_heard(0);
                     self.counters.bcast_suppressed += 1;
-                    self.untrack_cover(short);
+                    self.gossip.untrack(short);
                 }
             }
             return true;
@@ -913,7 +916,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         s.set_next_try(ticks(epoch, now.saturating_sub(BATCH_HOLD_US)));
                         self.counters.recon_pushes += 1;
                         // A push is for the neighbour that lacks it: no coverage ends it.
-                        self.gossip.cover.retain(|c| c.0 != id);
+                        self.gossip.untrack(id);
                     }
                 }
                 recon::Event::Reconciled { differences, .. } => {
@@ -1362,8 +1365,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 );
                 for i in sent {
                     if let Some(s) = self.slots.get_mut(i) {
-                        let short = s.short();
-                        self.gossip.cover.retain(|c| c.0 != short);
+                        self.gossip.untrack(s.short());
                         self.counters.bcast_entries += 1;
                         if s.tries() > 0 {
                             self.counters.confirm_waits += 1;

@@ -1582,6 +1582,26 @@ impl<S: Store, const N: usize> Engine<S, N> {
         v.iter().take(HEARS_LEN).map(|&(_, _, a)| a).collect()
     }
 
+    /// The relays-heard list for the forward being built (for our neighbours' covered rule,
+    /// `gossip.rs`): our [`Engine::relays_heard`] when it changed since the last one sent or
+    /// that is [`HEARS_REFRESH_MINUTES`] old, and it fits the `room` left; else empty. It
+    /// counts as sent only when the frame is committed (`hears_built`).
+    fn ride_hears(&mut self, now: u64, room: usize) -> Vec<NodeAddr, HEARS_LEN> {
+        let mut hears = self.relays_heard(now);
+        let fp = hears.iter().fold(0u32, |h, a| {
+            h.wrapping_mul(65_599).wrapping_add(u32::from(a.0)) ^ 1
+        });
+        let minute = clock_minute(now);
+        let stale = self
+            .hears_sent
+            .is_none_or(|(f, m)| f != fp || minute.wrapping_sub(m) >= HEARS_REFRESH_MINUTES);
+        if !stale || 1 + hears.len() * 2 > room {
+            hears.clear();
+        }
+        self.hears_built = (!hears.is_empty()).then_some(fp);
+        hears
+    }
+
     /// An item we handed over came back to us: push it again. `false` if it is pending
     /// already (nothing to take back).
     fn take_back(&mut self, now: u64, short: ShortId) -> bool {
@@ -2288,21 +2308,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 // Our digest rides in what the acks leave, when one is due (`gossip.rs`).
                 let mut digest = [0u8; recon::wire::DIGEST_LEN];
                 let digest = self.ride_digest(now, free - n_acks * SHORT_ID_LEN, &mut digest);
-                // The relays we hear, for our neighbours' covered rule (`gossip.rs`), when
-                // it changed or is due again and the frame has room for the whole list.
-                let left = free - n_acks * SHORT_ID_LEN - digest.len();
-                let mut hears = self.relays_heard(now);
-                let fp = hears.iter().fold(0u32, |h, a| {
-                    h.wrapping_mul(65_599).wrapping_add(u32::from(a.0)) ^ 1
-                });
-                let minute = clock_minute(now);
-                let stale = self.hears_sent.is_none_or(|(f, m)| {
-                    f != fp || minute.wrapping_sub(m) >= HEARS_REFRESH_MINUTES
-                });
-                if !stale || 1 + hears.len() * 2 > left {
-                    hears.clear();
-                }
-                self.hears_built = (!hears.is_empty()).then_some(fp);
+                // The relays we hear ride in what is left, when the list is due.
+                let hears = self.ride_hears(now, free - n_acks * SHORT_ID_LEN - digest.len());
                 let body = buf.get_mut(HEADER_LEN..MAX_FRAME_LEN)?;
                 let head = write_forward_head(
                     body,
