@@ -2179,3 +2179,95 @@ fn a_relay_whose_neighbours_hear_another_relay_does_not_rebroadcast() {
         }
     }
 }
+
+/// The key book of [`payment`]'s signer and destination.
+fn payment_book(extra: u8) -> toile_proto::item::book::KeyBook {
+    let mut keys = vec![Signer::ed25519(&[9; 32]).public(), [7; 32]];
+    keys.extend((0..extra).map(|i| [200 + i; 32]));
+    keys.sort();
+    toile_proto::item::book::KeyBook::new(Box::leak(keys.into_boxed_slice())).unwrap()
+}
+
+/// Leaves L1(0) and L2(1), their parent R(2), the bridge B(3): L1 - R - B, L2 - R.
+fn two_leaves(book: impl Fn(usize) -> Option<toile_proto::item::book::KeyBook>) -> Mesh {
+    let links = vec![
+        vec![false, false, true, false],
+        vec![false, false, true, false],
+        vec![true, true, false, true],
+        vec![false, false, true, false],
+    ];
+    let nodes = (0..4)
+        .map(|i| {
+            let e = engine(i as u16, i == 3);
+            match book(i) {
+                Some(b) => e.with_key_book(b),
+                None => e,
+            }
+        })
+        .collect();
+    let mut m = Mesh::new(nodes, links);
+    m.nodes[3].handle_uplink(0, true);
+    m
+}
+
+/// Forwards node `i` sent to `to`.
+fn forwards_to(m: &Mesh, i: usize, to: u16) -> usize {
+    m.frames
+        .iter()
+        .filter(|(n, f)| {
+            *n == i
+                && matches!(
+                    toile_proto::radio::FrameRepr::parse(f).map(|r| r.body),
+                    Ok(toile_proto::radio::Body::Other { kind, bytes })
+                        if kind == toile_proto::engine::FORWARD && bytes[..2] == to.to_le_bytes()
+                )
+        })
+        .count()
+}
+
+#[test]
+fn payments_between_members_go_booked_two_to_a_forward() {
+    for booked in [true, false] {
+        let mut m = two_leaves(|_| booked.then(|| payment_book(0)));
+        m.run_until(11 * MINUTE);
+        assert_eq!(m.nodes[0].route_hops(), Some(2));
+        assert_eq!(m.nodes[1].route_hops(), Some(2));
+        let a = m.submit(0, &payment(701)).unwrap();
+        m.run_until(m.now + 20_000_000);
+        let b = m.submit(1, &payment(702)).unwrap();
+        m.run_until(40 * MINUTE);
+        assert!(m.uplinked(3, &a) && m.uplinked(3, &b), "booked: {booked}");
+        assert!(!m.nodes[2].is_pending(&a) && !m.nodes[2].is_pending(&b));
+        let c = m.nodes[2].counters();
+        if booked {
+            // R held the first (PAIR_HOLD_US) until the second came: one frame for both.
+            assert_eq!(forwards_to(&m, 2, 3), 1, "one forward carried both");
+            assert_eq!(c.booked_tx, 2);
+            assert!(m.frames.iter().all(|(_, f)| f.len() < 250));
+        } else {
+            // 144 bytes each: one frame each.
+            assert_eq!(forwards_to(&m, 2, 3), 2);
+            assert_eq!(c.booked_tx, 0);
+        }
+    }
+}
+
+#[test]
+fn a_node_with_another_key_book_does_not_take_a_booked_entry() {
+    // The bridge was given another book: it cannot expand R's forwards, takes nothing and
+    // acks nothing, so R keeps custody (and would move to another parent if it had one).
+    let mut m = two_leaves(|i| Some(payment_book(u8::from(i == 3))));
+    m.run_until(11 * MINUTE);
+    let a = m.submit(0, &payment(703)).unwrap();
+    m.run_until(30 * MINUTE);
+    assert!(!m.uplinked(3, &a));
+    assert!(m.nodes[3].counters().other_book > 0);
+    assert!(m.events[3].iter().any(|e| matches!(
+        e,
+        Event::Rejected {
+            reason: toile_proto::engine::RejectReason::OtherBook
+        }
+    )));
+    assert!(m.nodes[2].item(&a).is_some(), "R kept the item");
+    assert!(m.nodes[2].is_pending(&a), "R still owes it to a bridge");
+}

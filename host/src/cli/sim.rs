@@ -161,6 +161,10 @@ pub struct SimArgs {
     /// measures what relay selection alone could save.
     #[arg(long, value_enum, default_value = "tree")]
     relays: RelaysArg,
+    /// Toile nodes carry every key in full: no community key book (the book's baseline;
+    /// with it, custody forwards carry the workload's keys as 2-byte indexes).
+    #[arg(long)]
+    no_key_book: bool,
     /// Compute receptions the reference O(N) way (same results, slower; for benchmarking).
     #[arg(long)]
     reference: bool,
@@ -406,6 +410,9 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         s.bridges = b;
     }
     s.relays = a.relays.into();
+    if a.no_key_book {
+        s.key_book = false;
+    }
     if let Some(u) = a.uplink_after {
         anyhow::ensure!(
             u.is_finite() && u >= 0.0,

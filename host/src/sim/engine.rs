@@ -156,7 +156,12 @@ pub struct Simulator<F: RouterFactory> {
 }
 
 /// Accounts signing the workload's items; items are unique by (signer, nonce).
-const WORKLOAD_SIGNERS: usize = 16;
+pub(crate) const WORKLOAD_SIGNERS: usize = 16;
+
+/// The `i`-th signer of the workload's items (deterministic: the same in every run).
+pub(crate) fn workload_signer(i: usize) -> Signer {
+    Signer::ed25519(&[i as u8 + 1; 32])
+}
 
 fn sub_seed(seed: u64, purpose: u64, node: u64) -> u64 {
     let mut z = seed
@@ -256,6 +261,7 @@ impl<F: RouterFactory> Simulator<F> {
                     bridge: topo.bridges[i],
                     seed: sub_seed(s.seed, 2, i as u64),
                     relay: relays.as_ref().map(|r| r[i]),
+                    key_book: s.key_book && s.signed_items,
                 };
                 Node {
                     router: factory.build(&ctx),
@@ -299,9 +305,7 @@ impl<F: RouterFactory> Simulator<F> {
             receipt_holders: Vec::new(),
             rec,
             keys: HashMap::new(),
-            signers: (0..WORKLOAD_SIGNERS)
-                .map(|i| Signer::ed25519(&[i as u8 + 1; 32]))
-                .collect(),
+            signers: (0..WORKLOAD_SIGNERS).map(workload_signer).collect(),
             uplink: false,
             trace: None,
         };

@@ -580,6 +580,7 @@ mod tests {
             bridge: false,
             seed: u64::from(id) + 1,
             relay: None,
+            key_book: false,
         }
     }
 

@@ -241,6 +241,8 @@ pub struct NodeContext {
     /// Whether the node relays broadcast items, when the scenario plans it
     /// ([`super::scenario::RelayPlan::Oracle`]); `None`: the router decides.
     pub relay: Option<bool>,
+    /// Whether the node has the community's key book (`Scenario::key_book`).
+    pub key_book: bool,
 }
 
 impl NodeContext {

@@ -127,6 +127,10 @@ pub struct Scenario {
     /// the mix's sizes. Filler items are unique but not valid items: only flooding carries
     /// them.
     pub signed_items: bool,
+    /// Every node has the community's key book (the workload's signers, see
+    /// [`super::toile::sim_key_book`]): custody forwards carry known keys as 2-byte indexes
+    /// (`toile_proto::item::book`). Only signed items can be booked.
+    pub key_book: bool,
     /// Broadcast relays: the router's rule, or the oracle's set (a what-if).
     #[serde(skip_serializing_if = "RelayPlan::is_tree")]
     pub relays: RelayPlan,
@@ -176,6 +180,7 @@ impl Scenario {
             churn_down_s: 0.0,
             deadline_s: 3600.0,
             signed_items: false,
+            key_book: false,
             relays: RelayPlan::Tree,
         }
     }
@@ -225,6 +230,7 @@ impl Scenario {
             churn_down_s: 900.0,
             deadline_s,
             signed_items: true,
+            key_book: true,
             relays: RelayPlan::Tree,
         };
         s.apply_workload();

@@ -14,6 +14,7 @@ use toile_proto::crypto::blake2_256;
 use toile_proto::engine::{
     self, Config, DEFAULT_HOP_LIMIT, DEFAULT_ITEM_TTL_US, DutyRule, Engine, Event, MemStore,
 };
+use toile_proto::item::book::KeyBook;
 use toile_proto::item::v2s::ChainProfile;
 use toile_proto::item::{ItemId, ItemKind};
 use toile_proto::radio::NodeAddr;
@@ -36,6 +37,20 @@ pub fn sim_bridge_seed() -> [u8; 32] {
 pub fn sim_bridge_keys() -> &'static [[u8; 32]] {
     static KEYS: std::sync::OnceLock<[[u8; 32]; 1]> = std::sync::OnceLock::new();
     KEYS.get_or_init(|| [toile_proto::crypto::ed25519_public(&sim_bridge_seed())])
+}
+
+/// The community key book of the simulated mesh: the workload's signers' account ids, sorted.
+pub fn sim_key_book() -> KeyBook {
+    static KEYS: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let mut k: Vec<[u8; 32]> = (0..super::engine::WORKLOAD_SIGNERS)
+            .map(|i| super::engine::workload_signer(i).public())
+            .collect();
+        k.sort_unstable();
+        k.dedup();
+        k
+    });
+    KeyBook::new(keys).expect("sorted, deduplicated")
 }
 
 /// The engine's real signature checks, memoised per simulator thread: a thousand nodes
@@ -152,6 +167,9 @@ impl ToileRouter {
             .with_verifier(sim_verifier());
         if let Some(relay) = ctx.relay {
             engine = engine.with_relay_role(relay);
+        }
+        if ctx.key_book {
+            engine = engine.with_key_book(sim_key_book());
         }
         if ctx.bridge {
             engine = engine.with_receipt_key(sim_bridge_seed());

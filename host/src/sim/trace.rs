@@ -39,6 +39,9 @@ pub(crate) struct Trace {
     pub target: TraceTarget,
     /// The traced item's bytes and its short id on air, once injected.
     item: Option<(Vec<u8>, [u8; 8])>,
+    /// What marks it in a frame: its signature, which a booked entry (`item::book`) carries
+    /// as it is (the whole item if it has none).
+    mark: Vec<u8>,
     /// Last state reported by each node's router (`None`: not held).
     state: Vec<Option<String>>,
 }
@@ -57,6 +60,7 @@ impl Trace {
         Self {
             target,
             item: None,
+            mark: Vec::new(),
             state: vec![None; nodes],
         }
     }
@@ -68,6 +72,9 @@ impl Trace {
     /// The item with index `idx` was injected at `node` with these bytes.
     pub fn injected(&mut self, now: Instant, node: u32, idx: u32, bytes: &[u8]) {
         if self.target == TraceTarget::Item(idx) {
+            self.mark = toile_proto::item::v2s::Extrinsic::parse(bytes)
+                .map_or(bytes, |x| x.signature().bytes())
+                .to_vec();
             self.item = Some((bytes.to_vec(), ItemKey::of(bytes).0.to_le_bytes()));
             Self::log(
                 now,
@@ -108,8 +115,8 @@ impl Trace {
 
     /// Whether (and how) `frame` mentions the item.
     pub fn mention(&self, frame: &[u8]) -> Option<Mention> {
-        let (bytes, short) = self.item.as_ref()?;
-        if contains(frame, bytes) {
+        let (_, short) = self.item.as_ref()?;
+        if contains(frame, &self.mark) {
             Some(Mention::Item)
         } else if contains(frame, short) {
             Some(Mention::Id)

@@ -77,6 +77,18 @@
 //!   kept until [`Engine::handle_receipt`] or expiry. Bridges take every item addressed to
 //!   them (and plain [`FrameKind::Items`] frames from uphill) and hand it to their uplink
 //!   ([`Event::Uplink`]).
+//! - **Key book and pairs**: with a key book ([`Engine::with_key_book`], the community's
+//!   account ids, the same on every node), a forward carries an item whose signer or
+//!   destination the book lists as a booked entry ([`crate::item::book`]: each known key as a
+//!   2-byte index), so a 144-byte transfer between members goes in 89 bytes and two fit one
+//!   frame. A custody item taken from the air then waits up to [`PAIR_HOLD_US`] (60 s,
+//!   under the [`ACK_HOLD_US`] that its sender's ack may ride) for a second one, and a
+//!   waiting one goes at once with the next. 50 nodes, seeds 1–12: custody frames 2.16 →
+//!   1.82 per item (retries 0.26 → 0.24), 1.414 → 1.318 × greedy, within the hour 0.9992 →
+//!   1.0 on every seed, no item lost (one before); 120 s of hold sent the acks alone (0.37
+//!   ack frames per item), 45 s batched less. A receiver with another book refuses the entry
+//!   ([`RejectReason::OtherBook`], `Counters::other_book`): not acked, the sender keeps
+//!   custody. Items whose keys the book lacks go as they are.
 //! - **Rescue over one-way links**: a node hears a neighbour's forwards but the neighbour's
 //!   parent does not (links are not symmetric: per-link offsets, or a node that hears far
 //!   relays it cannot reach). Such a sender never gets an ack and, in a pocket whose only way
@@ -175,6 +187,7 @@ use slot::{BCAST, MINUTE_US, PENDING, Slot, UPLINKED, seconds, ticks};
 
 use heapless::{Deque, Vec};
 
+use crate::item::book::{BOOKED, BookError, KeyBook, MAX_BOOKED_ITEM_LEN};
 use crate::item::v2s::{CallKind, ChainProfile};
 use crate::item::{Item, ItemId, ItemKind, ShortId};
 use crate::radio::{
@@ -255,6 +268,8 @@ pub const SOLICIT_MAX_US: u64 = 32 * 60_000_000;
 pub const MAX_TRIES: u8 = 3;
 /// A parked item is offered again after this long.
 pub const PARK_US: u64 = 5 * 60_000_000;
+/// How long a custody item taken from the air waits for a second one to share its forward.
+pub const PAIR_HOLD_US: u64 = 60_000_000;
 /// How long a relay holds explicit custody acks to batch them in one frame (its acks mostly
 /// ride on its next forward before that).
 pub const ACK_HOLD_US: u64 = 90_000_000;
@@ -459,6 +474,9 @@ pub enum RejectReason {
     NotMember,
     /// The signer's airtime quota at this node is used up (the sender keeps custody).
     Quota,
+    /// A booked entry ([`crate::item::book`]) names a key book this node does not have (the
+    /// sender keeps custody).
+    OtherBook,
 }
 
 /// What the engine reports to its driver.
@@ -579,6 +597,10 @@ pub struct Counters {
     pub advert_answer_tx: u64,
     /// Solicitations (adverts with [`NO_ROUTE`]) sent by this node without route.
     pub advert_solicit_tx: u64,
+    /// Custody entries sent booked (known keys as book indexes, [`crate::item::book`]).
+    pub booked_tx: u64,
+    /// Booked entries received that name another key book (not taken).
+    pub other_book: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -711,6 +733,10 @@ pub struct Engine<S: Store, const N: usize> {
     /// A broadcast relay role set from outside (`gossip.rs`, [`Engine::with_relay_role`]).
     relay_role: Option<bool>,
     members: Option<&'static [u64]>,
+    /// The community's key book: custody entries carry known keys as indexes.
+    book: Option<KeyBook>,
+    /// Booked entries in the frame being built (counted when it is committed).
+    booked_built: u8,
     verifier: Verifier,
     signers: Vec<SignerUse, SIGNERS>,
     counters: Counters,
@@ -778,6 +804,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
             uplink: false,
             relay_role: None,
             members: None,
+            book: None,
+            booked_built: 0,
             verifier: Verifier::REAL,
             signers: Vec::new(),
             counters: Counters::default(),
@@ -803,6 +831,16 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// member: 2000 members cost 16 KB of flash and nothing in RAM.
     pub fn with_members(mut self, sorted_prefixes: &'static [u64]) -> Self {
         self.members = Some(sorted_prefixes);
+        self
+    }
+
+    /// Carry the signer and destination of items in custody forwards as indexes into this key
+    /// book when it lists them ([`crate::item::book`]: a 144-byte transfer between members
+    /// goes in 89 bytes, two to a frame), and expand booked entries received. Every node of
+    /// a mesh needs the same book: a node with another one does not take booked entries
+    /// ([`RejectReason::OtherBook`]). 32 bytes a key, in flash; nothing in RAM.
+    pub fn with_key_book(mut self, book: KeyBook) -> Self {
+        self.book = Some(book);
         self
     }
 
@@ -1663,6 +1701,23 @@ impl<S: Store, const N: usize> Engine<S, N> {
         kind: ItemKind,
         bytes: &[u8],
     ) {
+        // A booked entry: put the known keys back first (`item::book`).
+        let mut expanded = [0u8; MAX_BOOKED_ITEM_LEN];
+        let (kind, bytes) = if kind == BOOKED {
+            match self.book.map(|book| book.expand(bytes, &mut expanded)) {
+                Some(Ok(len)) => (ItemKind::Extrinsic, expanded.get(..len).unwrap_or(&[])),
+                Some(Err(BookError::Malformed)) => (kind, bytes),
+                Some(Err(BookError::OtherBook)) | None => {
+                    self.counters.other_book += 1;
+                    self.event(Event::Rejected {
+                        reason: RejectReason::OtherBook,
+                    });
+                    return;
+                }
+            }
+        } else {
+            (kind, bytes)
+        };
         let Ok(item) = Item::parse(kind, bytes) else {
             self.counters.rejected_format += 1;
             self.event(Event::Rejected {
@@ -1921,6 +1976,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
         );
         if e.bcast {
             self.gossip_stored(now, &mut slot, from_air);
+        } else if custody == PENDING && from_air && self.book.is_some() {
+            self.pair_hold(now, &mut slot);
         }
         if self.slots.push(slot).is_err() {
             // make_room keeps slots and store in step; this is unreachable in practice.
@@ -1933,6 +1990,21 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         self.remember(e.id.short());
         true
+    }
+
+    /// A custody item taken from the air waits up to [`PAIR_HOLD_US`] for a second one to
+    /// share its forward (booked, two fit one frame): one already waiting goes now, with it.
+    fn pair_hold(&mut self, now: u64, slot: &mut Slot) {
+        let epoch = self.epoch;
+        let held = |s: &Slot| {
+            let t = s.next_try_us(epoch);
+            s.pending() && s.tries() == 0 && t > now && t <= now + PAIR_HOLD_US
+        };
+        if let Some(other) = self.slots.iter_mut().find(|s| held(s)) {
+            other.set_next_try(ticks(epoch, now));
+        } else {
+            slot.set_next_try(ticks(epoch, now + PAIR_HOLD_US));
+        }
     }
 
     /// Free one entry if the store (or slot table) is full: expired items first, then items
@@ -2239,6 +2311,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             Due::Items => {
                 self.gossip.clear_rider();
                 self.hears_built = None;
+                self.booked_built = 0;
                 // No route: a blind forward (see `forward_due_at`).
                 let parent = self.parent.unwrap_or(NOBODY);
                 let order = self.item_order(now);
@@ -2290,10 +2363,20 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     let Some((r, bytes)) = self.store.find_short(s.short()) else {
                         continue;
                     };
+                    // Known keys go as key-book indexes (`item::book`).
+                    let mut booked = [0u8; MAX_BOOKED_ITEM_LEN];
+                    let (kind, bytes) = match self
+                        .book
+                        .and_then(|book| book.compress(r.kind, bytes, &mut booked))
+                    {
+                        Some(len) => (BOOKED, booked.get(..len)?),
+                        None => (r.kind, bytes),
+                    };
                     // Each entry also takes its lifetime left on air.
                     let fits = b.len() + b.cost(bytes.len()) + (n + 1) * FORWARD_LIFE_LEN <= room;
                     let left = forward_life_left(s.expires_us(self.epoch), now);
-                    if fits && b.try_push(r.kind, bytes) {
+                    if fits && b.try_push(kind, bytes) {
+                        self.booked_built += u8::from(kind == BOOKED);
                         lives
                             .get_mut(n * FORWARD_LIFE_LEN..(n + 1) * FORWARD_LIFE_LEN)?
                             .copy_from_slice(&left);
@@ -2450,6 +2533,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 if let Some(fp) = self.hears_built.take() {
                     self.hears_sent = Some((fp, clock_minute(now)));
                 }
+                self.counters.booked_tx += u64::from(core::mem::take(&mut self.booked_built));
                 // Our header carries our hop count: no separate advert needed.
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;

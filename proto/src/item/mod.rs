@@ -8,6 +8,7 @@
 //! The content id is the full 32-byte hash; the [`ShortId`] (its first 8 bytes) names an item
 //! on air, in reconciliation and in acknowledgements.
 
+pub mod book;
 pub mod dubp;
 pub mod v2s;
 
