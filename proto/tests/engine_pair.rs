@@ -2253,6 +2253,25 @@ fn payments_between_members_go_booked_two_to_a_forward() {
 }
 
 #[test]
+fn an_item_the_book_does_not_shorten_is_not_held() {
+    // A book of other keys: the payment goes whole, one to a frame, so R does not hold it
+    // for a second one: its forward leaves before the second payment exists.
+    let stranger = || {
+        let keys: Vec<[u8; 32]> = vec![[1; 32], [2; 32]];
+        toile_proto::item::book::KeyBook::new(Box::leak(keys.into_boxed_slice())).unwrap()
+    };
+    let mut m = two_leaves(|_| Some(stranger()));
+    m.run_until(11 * MINUTE);
+    let t0 = m.now;
+    let a = m.submit(0, &payment(704)).unwrap();
+    m.run_until(t0 + 20_000_000);
+    assert_eq!(forwards_to(&m, 2, 3), 1, "R forwarded at once");
+    m.run_until(30 * MINUTE);
+    assert!(m.uplinked(3, &a));
+    assert_eq!(m.nodes[2].counters().booked_tx, 0);
+}
+
+#[test]
 fn a_node_with_another_key_book_does_not_take_a_booked_entry() {
     // The bridge was given another book: it cannot expand R's forwards, takes nothing and
     // acks nothing, so R keeps custody (and would move to another parent if it had one).
