@@ -1232,10 +1232,7 @@ fn a_payment_lifetime_runs_from_its_origin_across_hops() {
         now = now.max(t);
         r.handle_timeout(now);
         if let Some(tx) = r.poll_transmit(now, false, &mut buf) {
-            if let Ok(f) = toile_proto::radio::FrameRepr::parse(&buf[..tx.len])
-                && let toile_proto::radio::Body::Other { kind, bytes } = f.body
-                && kind == toile_proto::engine::FORWARD
-            {
+            if let Some(bytes) = forward_body(&buf[..tx.len]) {
                 // next hop (2), ack count, acks, entry count (flags: a digest, a
                 // relays-heard list ride), lifetimes (u24 each), entries
                 use toile_proto::engine::{DIGEST_RIDES, HEARS_RIDES};
@@ -1295,6 +1292,16 @@ fn advert(sender: u16, hops: u8) -> Vec<u8> {
     )
 }
 
+/// The body of a custody forward (next hop first), or `None` for any other frame.
+fn forward_body(frame: &[u8]) -> Option<&[u8]> {
+    match toile_proto::radio::FrameRepr::parse(frame).ok()?.body {
+        toile_proto::radio::Body::Other { kind, bytes } if kind == toile_proto::engine::FORWARD => {
+            Some(bytes)
+        }
+        _ => None,
+    }
+}
+
 /// Run one engine alone (nobody hears it) until `until`: timers fire, frames go out and are
 /// lost. Returns the addresses its forwards were sent to.
 fn run_alone(e: &mut E, now: &mut u64, until: u64) -> Vec<u16> {
@@ -1304,10 +1311,7 @@ fn run_alone(e: &mut E, now: &mut u64, until: u64) -> Vec<u16> {
         *now = (*now).max(t);
         e.handle_timeout(*now);
         if let Some(tx) = e.poll_transmit(*now, false, &mut buf) {
-            if let Ok(f) = toile_proto::radio::FrameRepr::parse(&buf[..tx.len])
-                && let toile_proto::radio::Body::Other { kind, bytes } = f.body
-                && kind == toile_proto::engine::FORWARD
-            {
+            if let Some(bytes) = forward_body(&buf[..tx.len]) {
                 to.push(u16::from_le_bytes([bytes[0], bytes[1]]));
             }
             *now += e.config().modulation.time_on_air_us(tx.len);
@@ -2184,6 +2188,11 @@ fn a_relay_whose_neighbours_hear_another_relay_does_not_rebroadcast() {
 fn payment_book(extra: u8) -> toile_proto::item::book::KeyBook {
     let mut keys = vec![Signer::ed25519(&[9; 32]).public(), [7; 32]];
     keys.extend((0..extra).map(|i| [200 + i; 32]));
+    key_book(keys)
+}
+
+/// A key book of `keys` (sorted here), kept for the rest of the test run.
+fn key_book(mut keys: Vec<[u8; 32]>) -> toile_proto::item::book::KeyBook {
     keys.sort();
     toile_proto::item::book::KeyBook::new(Box::leak(keys.into_boxed_slice())).unwrap()
 }
@@ -2214,14 +2223,7 @@ fn two_leaves(book: impl Fn(usize) -> Option<toile_proto::item::book::KeyBook>) 
 fn forwards_to(m: &Mesh, i: usize, to: u16) -> usize {
     m.frames
         .iter()
-        .filter(|(n, f)| {
-            *n == i
-                && matches!(
-                    toile_proto::radio::FrameRepr::parse(f).map(|r| r.body),
-                    Ok(toile_proto::radio::Body::Other { kind, bytes })
-                        if kind == toile_proto::engine::FORWARD && bytes[..2] == to.to_le_bytes()
-                )
-        })
+        .filter(|(n, f)| *n == i && forward_body(f).is_some_and(|b| b[..2] == to.to_le_bytes()))
         .count()
 }
 
@@ -2256,11 +2258,7 @@ fn payments_between_members_go_booked_two_to_a_forward() {
 fn an_item_the_book_does_not_shorten_is_not_held() {
     // A book of other keys: the payment goes whole, one to a frame, so R does not hold it
     // for a second one: its forward leaves before the second payment exists.
-    let stranger = || {
-        let keys: Vec<[u8; 32]> = vec![[1; 32], [2; 32]];
-        toile_proto::item::book::KeyBook::new(Box::leak(keys.into_boxed_slice())).unwrap()
-    };
-    let mut m = two_leaves(|_| Some(stranger()));
+    let mut m = two_leaves(|_| Some(key_book(vec![[1; 32], [2; 32]])));
     m.run_until(11 * MINUTE);
     let t0 = m.now;
     let a = m.submit(0, &payment(704)).unwrap();
