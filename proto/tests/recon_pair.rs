@@ -473,3 +473,63 @@ fn three_nodes_hear_one_digest() {
     assert_eq!(nodes[1].ids, nodes[2].ids);
     assert_eq!(nodes[0].ids.len(), 530);
 }
+
+/// With an answer window, two neighbours that both fail to decode a digest answer it at
+/// different instants within the window, not at once; the later one hears the earlier one's
+/// Sketch to the same node and drops its own (the digest's sender reconciles with the first,
+/// and its next digest finds what is left).
+#[test]
+fn answers_to_a_digest_are_spread_and_the_later_one_yields() {
+    const WINDOW: u64 = 4_000_000;
+    let mut st = 33;
+    let base: Vec<u64> = (0..300).map(|_| splitmix(&mut st)).collect();
+    let extra: Vec<u64> = (0..12).map(|_| splitmix(&mut st)).collect();
+    let mut nodes = [
+        Node::new(1, base.iter().copied()),
+        Node::new(2, base.iter().chain(&extra[..6]).copied()),
+        Node::new(3, base.iter().chain(&extra[6..]).copied()),
+    ];
+    for n in &mut nodes[1..] {
+        let r = std::mem::replace(&mut *n.r, Reconciler::new(n.addr));
+        *n.r = r.with_answer_window(WINDOW);
+    }
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let now = 5_000_000;
+    nodes[0].r.start(now);
+    let n = nodes[0].r.poll_frame(now, &mut buf).unwrap();
+    for node in &mut nodes[1..] {
+        let ids = node.shorts();
+        node.r
+            .handle_frame(now, NodeAddr(1), &buf[..n], ids)
+            .unwrap();
+        // Six differences do not decode from a digest's two power sums: an answer waits.
+        assert!(!node.r.has_output(now), "an answer must not go at once");
+    }
+    let at: Vec<u64> = nodes[1..]
+        .iter()
+        .map(|n| n.r.answer_at().unwrap())
+        .collect();
+    assert!(at.iter().all(|&t| t > now && t < now + WINDOW), "{at:?}");
+    assert_ne!(at[0], at[1], "the two answers must be spread");
+    let (first, second) = if at[0] < at[1] { (1, 2) } else { (2, 1) };
+    let t = at[first - 1];
+    assert!(!nodes[first].r.has_output(t - 1));
+    let n = nodes[first]
+        .r
+        .poll_frame(t, &mut buf)
+        .expect("the first answer is due");
+    assert_eq!(buf[0] & 0x0f, 4, "a Sketch");
+    // The second neighbour overhears it and yields; the digest's sender takes it.
+    let ids = nodes[second].shorts();
+    let from = nodes[first].addr;
+    nodes[second]
+        .r
+        .handle_frame(t, from, &buf[..n], ids)
+        .unwrap();
+    assert_eq!(nodes[second].r.counters().yielded, 1);
+    assert_eq!(nodes[second].r.answer_at(), None);
+    assert!(!nodes[second].r.has_output(at[second - 1]));
+    let ids = nodes[0].shorts();
+    nodes[0].r.handle_frame(t, from, &buf[..n], ids).unwrap();
+    assert_eq!(nodes[0].r.counters().reconciled, 1);
+}

@@ -233,6 +233,22 @@ const PUSH_MARGIN_US: u64 = 30 * 60_000_000;
 const LEAF_QUIET_US: u64 = TRICKLE_MAX_US + TRICKLE_MAX_US / 2;
 /// Differences one reconciliation session resolves (sketch capacity).
 pub const RECON_CAP: usize = 128;
+/// A digest's answers are spread over this many times the time on air of an
+/// [`ANSWER_FRAME_LEN`]-byte frame (LongFast: 8 × 0.48 s). Neighbours of the digest's sender
+/// that do not hear each other sense a free channel and answer together: on a 50-node run
+/// (seed 3) 54 of 223 Sketch frames collided at their addressee, 36 of them with another
+/// Sketch. With the spread, and an answer dropped when another neighbour's is heard first
+/// ([`Reconciler::with_answer_window`]), 50 nodes seeds 1–12 went from 10.8 to 8.8 B per
+/// differing item (16 slots: 9.0, 30 slots: 8.3 B but 1.313 against 1.295 × greedy).
+pub const ANSWER_SLOTS: u64 = 8;
+/// The length of a typical Sketch frame (header, 6 fields, 6 power sums).
+pub const ANSWER_FRAME_LEN: usize = 32;
+
+/// How long a digest's answers are spread over (µs) for this modulation.
+pub fn answer_window(m: &super::duty::Modulation) -> u64 {
+    m.time_on_air_us(ANSWER_FRAME_LEN)
+        .saturating_mul(ANSWER_SLOTS)
+}
 /// Bytes of the digest frame (radio header + digest body): the idle check.
 pub const DIGEST_FRAME_LEN: usize = HEADER_LEN + recon::wire::DIGEST_LEN;
 /// Item ids per receipt: (255 − 4 header − 1 lifetime − 4 seq − 64 signature) / 8.
@@ -484,9 +500,9 @@ pub(super) struct Gossip {
 }
 
 impl Gossip {
-    pub fn new(me: crate::radio::NodeAddr) -> Self {
+    pub fn new(me: crate::radio::NodeAddr, answer_window_us: u64) -> Self {
         Self {
-            recon: Reconciler::new(me),
+            recon: Reconciler::new(me).with_answer_window(answer_window_us),
             trickle: Trickle {
                 interval: TRICKLE_MIN_US,
                 send_at: None,
@@ -590,7 +606,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     pub(super) fn gossip_restart(&mut self, now: u64) {
         let keys = self.gossip.bridge_keys;
         let key = self.gossip.receipt_key;
-        self.gossip = Gossip::new(self.config.addr);
+        self.gossip = Gossip::new(self.config.addr, answer_window(&self.config.modulation));
         self.gossip.bridge_keys = keys;
         self.gossip.receipt_key = key;
         self.gossip_mature(now);
@@ -1239,11 +1255,14 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if let Some(t) = self.broadcast_due_at() {
             at(t);
         }
+        if let Some(t) = self.gossip.recon.answer_at() {
+            at(t);
+        }
     }
 
     /// A reconciliation frame is waiting (after custody items, at [`Priority::Low`]).
-    pub(super) fn gossip_recon_due(&self) -> Option<Due> {
-        self.gossip.recon.has_output().then_some(Due::Recon)
+    pub(super) fn gossip_recon_due(&self, now: u64) -> Option<Due> {
+        self.gossip.recon.has_output(now).then_some(Due::Recon)
     }
 
     /// Frame a gossip [`Due`]: (length, priority, slots packed).

@@ -809,7 +809,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             verifier: Verifier::REAL,
             signers: Vec::new(),
             counters: Counters::default(),
-            gossip: gossip::Gossip::new(config.addr),
+            gossip: gossip::Gossip::new(config.addr, gossip::answer_window(&config.modulation)),
             train: None,
             train_tag: 0,
             hears_sent: None,
@@ -2261,7 +2261,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         }
         // gossip hooks, after custody so they never crowd it out: reconciliation, then
         // rebroadcasts and receipts.
-        self.gossip_recon_due().or_else(|| {
+        self.gossip_recon_due(now).or_else(|| {
             (broadcast == gossip::BroadcastTurn::AfterCustody).then_some(Due::Broadcast)
         })
     }

@@ -31,8 +31,12 @@
 //! 2. Otherwise B XORs A's sketch into its own and decodes (1–2 differences resolve from the
 //!    digest alone). If it fails, B answers with its own **Sketch** (its set size and power
 //!    sums `0..upto`, `upto` sized from the set-size difference and at least 6) and the roles
-//!    swap: A decodes, against its set as it is then. A failed decode asks for more power
-//!    sums with **More** (`from..upto`, growing by half), answered with **Extend** frames
+//!    swap. Several neighbours may answer one digest: each answer waits a pseudo-random delay
+//!    within [`Reconciler::with_answer_window`] (neighbours that do not hear each other would
+//!    otherwise collide at A), and one that overhears another neighbour's Sketch to A first
+//!    drops its own ([`Counters::yielded`]; A's next digest finds what is left). A decodes
+//!    the Sketch against its set as it is then. A failed decode asks for more power sums
+//!    with **More** (`from..upto`, growing by half), answered with **Extend** frames
 //!    (at most 61 power sums per frame). (B used to send the first More itself: one frame
 //!    more, and A's set had often changed by the time it came.) A More whose check byte no
 //!    longer matches the answering side's set (an item arrived meanwhile) is answered with
@@ -192,6 +196,8 @@ pub struct Counters {
     pub extend_gap: u32,
     /// A session given up for a newer digest or sketch of the same peer.
     pub superseded: u32,
+    /// Answers to a digest dropped because another neighbour answered it first.
+    pub yielded: u32,
 }
 
 /// The sans-IO set reconciler of one node, with sketches of capacity `CAP` (≤ 255): it
@@ -202,6 +208,7 @@ pub struct Counters {
 pub struct Reconciler<const CAP: usize> {
     me: NodeAddr,
     session_timeout_us: u64,
+    answer_window_us: u64,
     count: u32,
     hash: u64,
     /// Odd power sums of the set, per projection.
@@ -226,11 +233,12 @@ enum Outgoing {
     Message(ReconRepr<'static>),
 }
 
-/// Power sums `next..upto` of ours still to send to `to`; as a Sketch (with our set size)
-/// when `sketch` is set, else as Extend frames.
+/// Power sums `next..upto` of ours still to send to `to`, from time `at`; as a Sketch (with
+/// our set size) when `sketch` is set, else as Extend frames.
 #[derive(Debug, Clone, Copy)]
 struct Answer {
     to: NodeAddr,
+    at: u64,
     projection: Projection,
     next: usize,
     upto: usize,
@@ -270,6 +278,7 @@ impl<const CAP: usize> Reconciler<CAP> {
         Self {
             me,
             session_timeout_us: DEFAULT_SESSION_TIMEOUT_US,
+            answer_window_us: 0,
             count: 0,
             hash: 0,
             sketch: [[0; CAP]; 2],
@@ -296,6 +305,7 @@ impl<const CAP: usize> Reconciler<CAP> {
                 stale_more: 0,
                 extend_gap: 0,
                 superseded: 0,
+                yielded: 0,
             },
         }
     }
@@ -303,6 +313,15 @@ impl<const CAP: usize> Reconciler<CAP> {
     /// Change how long a stalled session waits (µs) before asking again.
     pub const fn with_session_timeout(mut self, us: u64) -> Self {
         self.session_timeout_us = us;
+        self
+    }
+
+    /// Spread the Sketch answering a digest over `us` µs (default 0: at once). A digest is
+    /// broadcast, and every neighbour whose set differs answers it: neighbours that do not
+    /// hear each other sense a free channel and collide at the digest's sender. Each answer
+    /// waits a delay drawn from its node, peer and time (deterministic, no RNG needed).
+    pub const fn with_answer_window(mut self, us: u64) -> Self {
+        self.answer_window_us = us;
         self
     }
 
@@ -380,7 +399,7 @@ impl<const CAP: usize> Reconciler<CAP> {
     /// length, or `None` when there is nothing to send.
     ///
     /// [`FrameKind::Reconcile`]: crate::radio::FrameKind::Reconcile
-    pub fn poll_frame(&mut self, _now: u64, buf: &mut [u8]) -> Option<usize> {
+    pub fn poll_frame(&mut self, now: u64, buf: &mut [u8]) -> Option<usize> {
         if let Some(o) = self.out.pop_front() {
             let repr = match o {
                 Outgoing::Digest => self.digest(),
@@ -388,7 +407,7 @@ impl<const CAP: usize> Reconciler<CAP> {
             };
             return repr.emit(buf).ok();
         }
-        if let Some(a) = self.answers.pop_front() {
+        if let Some(a) = self.take_answer(now) {
             let per_frame = if a.sketch {
                 SYNDROMES_PER_SKETCH
             } else {
@@ -404,6 +423,7 @@ impl<const CAP: usize> Reconciler<CAP> {
             if end < upto {
                 let rest = Answer {
                     next: end,
+                    at: 0,
                     sketch: false,
                     ..a
                 };
@@ -458,10 +478,31 @@ impl<const CAP: usize> Reconciler<CAP> {
         self.events.pop_front()
     }
 
-    /// Whether [`Self::poll_frame`] has a body to send (so a driver can contend for the
-    /// channel before taking it).
-    pub fn has_output(&self) -> bool {
-        !self.out.is_empty() || !self.answers.is_empty() || self.want.is_some()
+    /// Whether [`Self::poll_frame`] has a body to send at `now` (so a driver can contend for
+    /// the channel before taking it).
+    pub fn has_output(&self, now: u64) -> bool {
+        !self.out.is_empty() || self.want.is_some() || self.answers.iter().any(|a| a.at <= now)
+    }
+
+    /// When the earliest answer to a digest that waits its turn
+    /// ([`Self::with_answer_window`]) may go; `None` when none waits (every other body is
+    /// due at once).
+    pub fn answer_at(&self) -> Option<u64> {
+        self.answers.iter().map(|a| a.at).filter(|&t| t > 0).min()
+    }
+
+    /// The first queued answer due at `now`, taken from the queue.
+    fn take_answer(&mut self, now: u64) -> Option<Answer> {
+        let mut taken = None;
+        for _ in 0..self.answers.len() {
+            let a = self.answers.pop_front()?;
+            if taken.is_none() && a.at <= now {
+                taken = Some(a);
+            } else {
+                let _ = self.answers.push_back(a);
+            }
+        }
+        taken
     }
 
     /// When [`Self::handle_timeout`] is due (a session waiting for power sums).
@@ -534,10 +575,11 @@ impl<const CAP: usize> Reconciler<CAP> {
                     // digest cost a frame and a round trip (and was ignored while the peer
                     // settled, which left the session to time out).
                     self.counters.stale_more += 1;
-                    self.answer_sketch(from, projection, usize::from(upto));
+                    self.answer_sketch(from, 0, projection, usize::from(upto));
                 } else if usize::from(first) < CAP {
                     self.answer(Answer {
                         to: from,
+                        at: 0,
                         projection,
                         next: usize::from(first),
                         upto: usize::from(upto),
@@ -566,6 +608,7 @@ impl<const CAP: usize> Reconciler<CAP> {
             } => {
                 if to != self.me {
                     self.counters.not_for_us += 1;
+                    self.yield_answer(to);
                 } else {
                     self.on_sketch(now, from, projection, count, check, syndromes, ids);
                 }
@@ -829,7 +872,8 @@ impl<const CAP: usize> Reconciler<CAP> {
                     // peer adds them to its sums as they are then (a More could find its
                     // set changed since its digest).
                     self.session = None;
-                    self.answer_sketch(peer, projection, next_capacity(have, delta));
+                    let at = self.answer_time(now, peer);
+                    self.answer_sketch(peer, at, projection, next_capacity(have, delta));
                     return;
                 }
                 let upto = next_capacity(have, delta).min(CAP);
@@ -910,10 +954,37 @@ impl<const CAP: usize> Reconciler<CAP> {
         }));
     }
 
-    /// Queue our whole sketch (set size and power sums `0..upto`) for `to`.
-    fn answer_sketch(&mut self, to: NodeAddr, projection: Projection, upto: usize) {
+    /// When our answer to `peer`'s digest heard at `now` goes: after a pseudo-random delay in
+    /// `0..answer_window_us`, or at once (0) without a window.
+    fn answer_time(&self, now: u64, peer: NodeAddr) -> u64 {
+        if self.answer_window_us == 0 {
+            return 0;
+        }
+        let seed = (u64::from(self.me.0) << 48) ^ (u64::from(peer.0) << 32) ^ now;
+        now.saturating_add(mix(seed) % self.answer_window_us).max(1)
+    }
+
+    /// Another neighbour answered `to`'s digest first: drop our answer to it that still waits
+    /// its turn. `to` reconciles with that neighbour, pushes what it lacks to all of us, and
+    /// its next digest (or ours) finds what is left between us.
+    fn yield_answer(&mut self, to: NodeAddr) {
+        let before = self.answers.len();
+        for _ in 0..before {
+            if let Some(a) = self.answers.pop_front()
+                && !(a.to == to && a.at > 0 && a.sketch)
+            {
+                let _ = self.answers.push_back(a);
+            }
+        }
+        self.counters.yielded += (before - self.answers.len()) as u32;
+    }
+
+    /// Queue our whole sketch (set size and power sums `0..upto`) for `to`, from time `at`
+    /// (0: at once).
+    fn answer_sketch(&mut self, to: NodeAddr, at: u64, projection: Projection, upto: usize) {
         self.answer(Answer {
             to,
+            at,
             projection,
             next: 0,
             upto: upto.min(CAP),
