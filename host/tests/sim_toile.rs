@@ -40,14 +40,15 @@ fn one_percent_region_stays_within_budget() {
 /// asserted against what the engine achieves on this seed with certifications and receipts
 /// relayed along the gradient tree, two certifications to a frame, expiries that agree to
 /// the second, a reconciled set of items at least 10 minutes old, and payments between
-/// members booked two to a forward (1.28 x greedy, receipts' floor included, asserted
-/// <= 1.45 x; 1.33 x without the key book; coverage 0.9989, asserted >= 0.997, margins for
-/// small changes; seeds 1-12 range 0.9950-0.9996): the issue asks 1.25 x and 0.999.
-/// Receipts reach every node: 0.9976 of (receipt, node) pairs within the hour (asserted >=
-/// 0.995) for 0.54 receipt frames per item (asserted <= 0.8). Reconciliation costs 8.0 B
-/// per item in all; sessions cost 8.0 B per differing item here, asserted <= 12 B (B6;
-/// seeds 1-12: 7.96-9.64, mean 8.8, since a digest's answers are spread and the later
-/// ones yield: 10.8 before, three seeds over 12 B).
+/// members booked two to a forward, and rebroadcasts riding in custody forwards (1.21 x
+/// greedy, receipts' floor included, asserted <= 1.35 x; 1.33 x without the key book, with
+/// which no certification fits beside a payment; coverage 0.9977, asserted >= 0.997,
+/// margins for small changes): the issue asks 1.25 x and 0.999. Receipts reach every node:
+/// 0.9995 of (receipt, node) pairs within the hour (asserted >= 0.995) for 0.55 receipt
+/// frames per item (asserted <= 0.8). Reconciliation costs 8.4 B per item in all; sessions
+/// cost 9.3 B per differing item here, asserted <= 12 B (B6; seeds 1-12 mean 8.4, max
+/// 9.9, since a digest's answers are spread and the later ones yield: mean 10.8 before,
+/// three seeds over 12 B).
 #[test]
 fn shutdown_50_nodes_delivers_within_the_hour() {
     let s = Scenario::shutdown(50, Preset::LongFast, Region::Eu868TenPercent, 3);
@@ -74,7 +75,7 @@ fn shutdown_50_nodes_delivers_within_the_hour() {
         "session bytes per differing item {session}"
     );
     assert!(
-        m.tx_per_item <= 1.45 * m.greedy_tx_per_item,
+        m.tx_per_item <= 1.35 * m.greedy_tx_per_item,
         "tx/item {} vs greedy {}",
         m.tx_per_item,
         m.greedy_tx_per_item

@@ -1305,22 +1305,11 @@ fn forward_body(frame: &[u8]) -> Option<&[u8]> {
 /// Run one engine alone (nobody hears it) until `until`: timers fire, frames go out and are
 /// lost. Returns the addresses its forwards were sent to.
 fn run_alone(e: &mut E, now: &mut u64, until: u64) -> Vec<u16> {
-    let mut to = Vec::new();
-    let mut buf = [0u8; MAX_FRAME_LEN];
-    while let Some(t) = e.poll_timeout().filter(|t| *t <= until) {
-        *now = (*now).max(t);
-        e.handle_timeout(*now);
-        if let Some(tx) = e.poll_transmit(*now, false, &mut buf) {
-            if let Some(bytes) = forward_body(&buf[..tx.len]) {
-                to.push(u16::from_le_bytes([bytes[0], bytes[1]]));
-            }
-            *now += e.config().modulation.time_on_air_us(tx.len);
-            e.handle_tx_done(*now);
-        }
-        while e.poll_event().is_some() {}
-    }
-    *now = (*now).max(until);
-    to
+    frames_alone(e, now, until)
+        .iter()
+        .filter_map(|f| forward_body(f))
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect()
 }
 
 #[test]
@@ -2287,4 +2276,73 @@ fn a_node_with_another_key_book_does_not_take_a_booked_entry() {
     )));
     assert!(m.nodes[2].item(&a).is_some(), "R kept the item");
     assert!(m.nodes[2].is_pending(&a), "R still owes it to a bridge");
+}
+
+/// Run one engine alone (nobody hears it) until `until`: timers fire, frames go out and are
+/// lost. Returns every frame it sent.
+fn frames_alone(e: &mut E, now: &mut u64, until: u64) -> Vec<Vec<u8>> {
+    let mut sent = Vec::new();
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    while let Some(t) = e.poll_timeout().filter(|t| *t <= until) {
+        *now = (*now).max(t);
+        e.handle_timeout(*now);
+        if let Some(tx) = e.poll_transmit(*now, false, &mut buf) {
+            sent.push(buf[..tx.len].to_vec());
+            *now += e.config().modulation.time_on_air_us(tx.len);
+            e.handle_tx_done(*now);
+        }
+        while e.poll_event().is_some() {}
+    }
+    *now = (*now).max(until);
+    sent
+}
+
+#[test]
+fn a_waiting_rebroadcast_rides_in_the_next_custody_forward() {
+    use toile_proto::engine::{BATCH_HOLD_US, BROADCAST, RELAY_WINDOW_US};
+    // R(1) is one hop from the bridge B(9) and a tree relay: C(5) forwards to it. A
+    // certification from C would wait up to BATCH_HOLD_US for a second one to share a
+    // Broadcast frame; a payment from C (89 bytes with the key book) goes to B first, and
+    // the certification rides in that forward: one frame instead of two, and every
+    // neighbour that hears it (B, C) takes the copy.
+    let mut now = 0;
+    let mut r = gossip_engine(1, false).with_key_book(payment_book(0));
+    r.handle_frame(now, RxMeta::default(), &advert(9, 0));
+    assert_eq!(r.route_hops(), Some(1));
+    r.handle_frame(
+        now,
+        RxMeta::default(),
+        &forward_frame(5, 2, 1, &payment(1501)),
+    );
+    let first = frames_alone(&mut r, &mut now, 2 * MINUTE);
+    assert_eq!(
+        first.iter().filter(|f| forward_body(f).is_some()).count(),
+        1
+    );
+    let c = cert(1502);
+    r.handle_frame(now, RxMeta::default(), &items_frame(5, 2, &c));
+    now += 5_000_000;
+    r.handle_frame(
+        now,
+        RxMeta::default(),
+        &forward_frame(5, 2, 1, &payment(1503)),
+    );
+    let until = now + BATCH_HOLD_US + RELAY_WINDOW_US + MINUTE;
+    let later = frames_alone(&mut r, &mut now, until);
+    let carries = |f: &[u8]| f.windows(c.len()).any(|w| w == c.as_slice());
+    let forwards: Vec<&Vec<u8>> = later.iter().filter(|f| forward_body(f).is_some()).collect();
+    assert!(
+        forwards.first().is_some_and(|f| carries(f)),
+        "the certification rides in the payment's forward"
+    );
+    let broadcasts = later
+        .iter()
+        .filter(|f| {
+            matches!(toile_proto::radio::FrameRepr::parse(f).map(|f| f.body),
+                Ok(toile_proto::radio::Body::Other { kind, .. }) if kind == BROADCAST)
+        })
+        .count();
+    assert_eq!(broadcasts, 0, "no Broadcast frame of its own");
+    assert_eq!(r.counters().bcast_rides, 1);
+    assert_eq!(r.counters().bcast_entries, 1);
 }

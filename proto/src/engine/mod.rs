@@ -572,6 +572,8 @@ pub struct Counters {
     /// Digests that rode in forwards or broadcast frames instead (their 17 bytes are in
     /// `recon_bytes`).
     pub digest_rides: u64,
+    /// Rebroadcasts that rode in custody forwards (included in `bcast_entries`).
+    pub bcast_rides: u64,
     /// Rebroadcasts scheduled because reconciliation found a neighbour lacking the item.
     pub recon_pushes: u64,
     /// Items reconciliation sessions found one side lacking (the "differing items" of B6).
@@ -737,6 +739,8 @@ pub struct Engine<S: Store, const N: usize> {
     book: Option<KeyBook>,
     /// Booked entries in the frame being built (counted when it is committed).
     booked_built: u8,
+    /// Waiting rebroadcasts riding in the forward being built (slot indexes).
+    riders_built: Vec<usize, FORWARD_MAX_ENTRIES>,
     verifier: Verifier,
     signers: Vec<SignerUse, SIGNERS>,
     counters: Counters,
@@ -806,6 +810,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             members: None,
             book: None,
             booked_built: 0,
+            riders_built: Vec::new(),
             verifier: Verifier::REAL,
             signers: Vec::new(),
             counters: Counters::default(),
@@ -2319,6 +2324,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 self.gossip.clear_rider();
                 self.hears_built = None;
                 self.booked_built = 0;
+                self.riders_built.clear();
                 // No route: a blind forward (see `forward_due_at`).
                 let parent = self.parent.unwrap_or(NOBODY);
                 let order = self.item_order(now);
@@ -2391,8 +2397,31 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         let _ = packed.push(i);
                     }
                 }
+                // Rebroadcasts waiting their turn ride in the room custody leaves: the frame
+                // goes anyway, and every neighbour that hears it takes the copy.
+                for i in 0..self.slots.len() {
+                    let n = packed.len() + self.riders_built.len();
+                    if n >= FORWARD_MAX_ENTRIES {
+                        break;
+                    }
+                    let Some(s) = self.slots.get(i).filter(|s| self.rides_forward(s, now)) else {
+                        continue;
+                    };
+                    let Some((r, bytes)) = self.store.find_short(s.short()) else {
+                        continue;
+                    };
+                    let fits = b.len() + b.cost(bytes.len()) + (n + 1) * FORWARD_LIFE_LEN <= room;
+                    let left = forward_life_left(s.expires_us(self.epoch), now);
+                    if fits && b.try_push(r.kind, bytes) {
+                        lives
+                            .get_mut(n * FORWARD_LIFE_LEN..(n + 1) * FORWARD_LIFE_LEN)?
+                            .copy_from_slice(&left);
+                        let _ = self.riders_built.push(i);
+                    }
+                }
                 let entries = b.finish()?.as_bytes();
-                let lives = lives.get(..packed.len() * FORWARD_LIFE_LEN)?;
+                let lives =
+                    lives.get(..(packed.len() + self.riders_built.len()) * FORWARD_LIFE_LEN)?;
                 let free = room - lives.len() - entries.len();
                 let n_acks = self.acks.len().min(free / SHORT_ID_LEN);
                 // Our digest rides in what the acks leave, when one is due (`gossip.rs`).
@@ -2541,6 +2570,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     self.hears_sent = Some((fp, clock_minute(now)));
                 }
                 self.counters.booked_tx += u64::from(core::mem::take(&mut self.booked_built));
+                let riders = core::mem::take(&mut self.riders_built);
+                self.counters.bcast_rides += riders.len() as u64;
+                self.broadcast_sent(now, &riders);
                 // Our header carries our hop count: no separate advert needed.
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;
