@@ -2385,14 +2385,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                         Some(len) => (BOOKED, booked.get(..len)?),
                         None => (r.kind, bytes),
                     };
-                    // Each entry also takes its lifetime left on air.
-                    let fits = b.len() + b.cost(bytes.len()) + (n + 1) * FORWARD_LIFE_LEN <= room;
                     let left = forward_life_left(s.expires_us(self.epoch), now);
-                    if fits && b.try_push(kind, bytes) {
+                    if push_forward_entry(&mut b, &mut lives, n, room, kind, bytes, left) {
                         self.booked_built += u8::from(kind == BOOKED);
-                        lives
-                            .get_mut(n * FORWARD_LIFE_LEN..(n + 1) * FORWARD_LIFE_LEN)?
-                            .copy_from_slice(&left);
                         hop_limit = hop_limit.min(s.hop_limit());
                         let _ = packed.push(i);
                     }
@@ -2410,12 +2405,8 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     let Some((r, bytes)) = self.store.find_short(s.short()) else {
                         continue;
                     };
-                    let fits = b.len() + b.cost(bytes.len()) + (n + 1) * FORWARD_LIFE_LEN <= room;
                     let left = forward_life_left(s.expires_us(self.epoch), now);
-                    if fits && b.try_push(r.kind, bytes) {
-                        lives
-                            .get_mut(n * FORWARD_LIFE_LEN..(n + 1) * FORWARD_LIFE_LEN)?
-                            .copy_from_slice(&left);
+                    if push_forward_entry(&mut b, &mut lives, n, room, r.kind, bytes, left) {
                         let _ = self.riders_built.push(i);
                     }
                 }
@@ -2745,6 +2736,30 @@ fn write_forward_head(
 /// Whether a forward of this item alone fits one frame (otherwise it goes in fragments).
 fn forward_fits_one_frame(item_len: usize) -> bool {
     HEADER_LEN + FORWARD_FIXED_LEN + 1 + FORWARD_LIFE_LEN + 1 + item_len <= MAX_FRAME_LEN
+}
+
+/// Add entry number `n` (custody item or rider) to the forward being built, with its
+/// lifetime left, when both fit the `room` of the body: whether it was added.
+fn push_forward_entry(
+    b: &mut EntriesBuilder<'_>,
+    lives: &mut [u8],
+    n: usize,
+    room: usize,
+    kind: ItemKind,
+    bytes: &[u8],
+    left: [u8; FORWARD_LIFE_LEN],
+) -> bool {
+    // Each entry also takes its lifetime left on air.
+    let fits = b.len() + b.cost(bytes.len()) + (n + 1) * FORWARD_LIFE_LEN <= room;
+    let Some(life) = lives.get_mut(n * FORWARD_LIFE_LEN..(n + 1) * FORWARD_LIFE_LEN) else {
+        return false;
+    };
+    if fits && b.try_push(kind, bytes) {
+        life.copy_from_slice(&left);
+        true
+    } else {
+        false
+    }
 }
 
 /// Seconds left until `expires` on air, rounded up (an unexpired item never goes out with 0,

@@ -379,14 +379,7 @@ impl<const CAP: usize> Reconciler<CAP> {
 
     /// Drop the digest queued by [`Self::start`], if any (another frame carried it).
     pub fn cancel_digest(&mut self) {
-        // The queue is short (OUT_QUEUE): rotate the digest out, keep the order.
-        for _ in 0..self.out.len() {
-            if let Some(o) = self.out.pop_front()
-                && o != Outgoing::Digest
-            {
-                let _ = self.out.push_back(o);
-            }
-        }
+        self.out.retain(|o| *o != Outgoing::Digest);
     }
 
     /// A digest is queued by [`Self::start`] and not sent yet.
@@ -491,17 +484,17 @@ impl<const CAP: usize> Reconciler<CAP> {
         self.answers.iter().map(|a| a.at).filter(|&t| t > 0).min()
     }
 
-    /// The first queued answer due at `now`, taken from the queue.
+    /// The first queued answer due at `now`, taken from the queue (the others keep their
+    /// order).
     fn take_answer(&mut self, now: u64) -> Option<Answer> {
         let mut taken = None;
-        for _ in 0..self.answers.len() {
-            let a = self.answers.pop_front()?;
-            if taken.is_none() && a.at <= now {
-                taken = Some(a);
-            } else {
-                let _ = self.answers.push_back(a);
+        self.answers.retain(|a| {
+            let take = taken.is_none() && a.at <= now;
+            if take {
+                taken = Some(*a);
             }
-        }
+            !take
+        });
         taken
     }
 
@@ -969,13 +962,8 @@ impl<const CAP: usize> Reconciler<CAP> {
     /// its next digest (or ours) finds what is left between us.
     fn yield_answer(&mut self, to: NodeAddr) {
         let before = self.answers.len();
-        for _ in 0..before {
-            if let Some(a) = self.answers.pop_front()
-                && !(a.to == to && a.at > 0 && a.sketch)
-            {
-                let _ = self.answers.push_back(a);
-            }
-        }
+        self.answers
+            .retain(|a| !(a.to == to && a.at > 0 && a.sketch));
         self.counters.yielded += (before - self.answers.len()) as u32;
     }
 
@@ -994,17 +982,11 @@ impl<const CAP: usize> Reconciler<CAP> {
 
     /// Queue power sums for `a.to`, replacing what was still queued for it.
     fn answer(&mut self, a: Answer) {
-        let mut kept: Deque<Answer, ANSWERS> = Deque::new();
-        while let Some(old) = self.answers.pop_front() {
-            if old.to != a.to {
-                let _ = kept.push_back(old);
-            }
+        self.answers.retain(|old| old.to != a.to);
+        if self.answers.is_full() {
+            self.answers.pop_front();
         }
-        if kept.is_full() {
-            kept.pop_front();
-        }
-        let _ = kept.push_back(a);
-        self.answers = kept;
+        let _ = self.answers.push_back(a);
     }
 
     fn push_out(&mut self, o: Outgoing) {
