@@ -2346,3 +2346,39 @@ fn a_waiting_rebroadcast_rides_in_the_next_custody_forward() {
     assert_eq!(r.counters().bcast_rides, 1);
     assert_eq!(r.counters().bcast_entries, 1);
 }
+
+#[test]
+fn a_node_whose_only_parent_never_answers_slows_to_blind_pacing() {
+    // A(0) hears one relay R(2) that never hears it (a one-way link) and re-advertises every
+    // 10 minutes. Once the failures make A's distance NO_ROUTE, A's payment goes like a blind
+    // forward (30, 60, then 120 minutes apart, still to R: a node nearer a bridge that
+    // overhears it takes it by the rescue rule), and R's adverts no longer restart the tries.
+    // It used to be sent every few minutes for hours (50 nodes, seed 89: 1.1 frames per item
+    // from such nodes, 1.62 x greedy).
+    let mut a = engine(0, false);
+    let mut now = 0;
+    a.handle_frame(now, RxMeta::default(), &advert(2, 1));
+    a.submit(now, ItemKind::Extrinsic, &payment(991)).unwrap();
+    let mut sent = Vec::new();
+    while now < 8 * 60 * MINUTE {
+        a.handle_frame(now, RxMeta::default(), &advert(2, 1));
+        let start = now;
+        let until = now + 10 * MINUTE;
+        let to = run_alone(&mut a, &mut now, until);
+        sent.extend(to.iter().map(|&t| (start, t)));
+    }
+    assert!(sent.iter().all(|&(_, to)| to == 2), "always to R: {sent:?}");
+    assert_eq!(a.route_hops(), None, "R is no route");
+    let late: Vec<u64> = sent
+        .iter()
+        .map(|&(t, _)| t)
+        .filter(|&t| t >= 2 * 60 * MINUTE)
+        .collect();
+    assert!(
+        (1..=4).contains(&late.len()),
+        "hours 2 to 8: {} forwards (first hour {}): {:?}",
+        late.len(),
+        sent.iter().filter(|&&(t, _)| t < 60 * MINUTE).count(),
+        late.iter().map(|t| t / MINUTE).collect::<Vec<_>>()
+    );
+}

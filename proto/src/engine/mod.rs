@@ -113,6 +113,15 @@
 //!   cannot tell a deaf radio from idle neighbours: it pays [`BLIND_TRIES`] frames per item
 //!   (`Counters::blind_tx`). 50 nodes, seeds 1–100: items never delivered 28 → 13 (seed 45,
 //!   whose node 2 hears nobody: 15 → 0), seeds 1–12 unchanged byte for byte.
+//! - **A hopeless parent**: a node that hears a routed neighbour which never hears it (a
+//!   one-way link, every try unacknowledged) ends with a distance of [`NO_ROUTE`] through it
+//!   but keeps it as parent. Its items then go like blind forwards, still addressed to that
+//!   parent (which may come back): [`BLIND_RETRY_US`] after the first try, then twice and
+//!   four times that, and the parent's adverts no longer restart the tries (they used to
+//!   every time, and such a node sent its stuck payments every few minutes for hours). A
+//!   routed node that overhears one takes it at once by the rescue rule. 50 nodes, seeds
+//!   1–100: 1.259 → 1.249 × greedy (seed 89 1.62 → 1.28, 67 1.37 → 1.13, 90 1.51 → 1.24,
+//!   18 1.50 → 1.34; no other seed changed), items never delivered 21 → 16.
 //! - **Items longer than one frame** (up to [`MAX_ITEM_LEN`], 768 bytes: a DUBP certification
 //!   is 278 bytes compact, a transaction with conditions 466) go alone in a **fragmented
 //!   forward**: the [`FORWARD`] body with that one entry (no acks) split into
@@ -1580,6 +1589,13 @@ impl<S: Store, const N: usize> Engine<S, N> {
         mesh_near.then_some(lost + BLIND_WAIT_US)
     }
 
+    /// A parent whose link costs so much that our distance is [`NO_ROUTE`] (it never acked
+    /// us): our items go to it paced like blind forwards, and its adverts do not restart
+    /// their tries (module docs, "A hopeless parent").
+    fn hopeless(&self) -> bool {
+        self.parent.is_some() && self.hops >= NO_ROUTE && !self.config.bridge
+    }
+
     /// Whether `sender` (with `their_hops`) is downhill of us: its ack or forward means an
     /// item of ours is on its way.
     fn is_parent_like(&self, sender: NodeAddr, their_hops: u8) -> bool {
@@ -2147,7 +2163,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 }
             }
         }
-        if Some(sender) == self.parent && advert {
+        if Some(sender) == self.parent && advert && !self.hopeless() {
             // The parent is back (or moved): retry parked items now.
             let t = ticks(epoch, now);
             for s in self.slots.iter_mut().filter(|s| s.pending()) {
@@ -2196,6 +2212,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             None => (NO_ROUTE, None),
         };
         let had_route = self.parent.is_some();
+        let was_hopeless = self.hopeless();
         let changed_parent = parent != self.parent;
         self.parent = parent;
         if parent.is_some() {
@@ -2207,11 +2224,12 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 s.set_tries(0);
             }
         }
-        if changed_parent && parent.is_some() {
+        let hopeful_again = was_hopeless && parent.is_some() && hops < NO_ROUTE;
+        if (changed_parent && parent.is_some()) || hopeful_again {
             let t = ticks(epoch, now);
             for s in self.slots.iter_mut().filter(|s| s.pending()) {
                 s.set_tries(0);
-                if !had_route {
+                if !had_route || hopeful_again {
                     s.set_next_try(s.next_try().min(t));
                 }
             }
@@ -2568,12 +2586,19 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;
                 }
-                if self.parent.is_none() {
-                    // Blind forwards: nobody to blame, nobody's ack to wait for.
+                if self.parent.is_none() || self.hopeless() {
+                    // Blind forwards: nobody to blame, nobody's ack to wait for. A hopeless
+                    // parent is probed 30, 60, then every 120 minutes.
+                    let hopeless = self.hopeless();
                     for i in sent {
                         if let Some(s) = self.slots.get_mut(i) {
+                            let wait = if hopeless {
+                                BLIND_RETRY_US << s.tries().min(2)
+                            } else {
+                                BLIND_RETRY_US
+                            };
                             s.set_tries(s.tries().saturating_add(1));
-                            s.set_next_try(ticks(epoch, now + BLIND_RETRY_US));
+                            s.set_next_try(ticks(epoch, now + wait));
                             self.counters.item_tx += 1;
                             self.counters.blind_tx += 1;
                         }
