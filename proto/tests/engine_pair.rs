@@ -2299,7 +2299,7 @@ fn frames_alone(e: &mut E, now: &mut u64, until: u64) -> Vec<Vec<u8>> {
 
 #[test]
 fn a_waiting_rebroadcast_rides_in_the_next_custody_forward() {
-    use toile_proto::engine::{BATCH_HOLD_US, BROADCAST, RELAY_WINDOW_US};
+    use toile_proto::engine::{BATCH_HOLD_US, BROADCAST, PAIR_HOLD_US, RELAY_WINDOW_US};
     // R(1) is one hop from the bridge B(9) and a tree relay: C(5) forwards to it. A
     // certification from C would wait up to BATCH_HOLD_US for a second one to share a
     // Broadcast frame; a payment from C (89 bytes with the key book) goes to B first, and
@@ -2314,7 +2314,7 @@ fn a_waiting_rebroadcast_rides_in_the_next_custody_forward() {
         RxMeta::default(),
         &forward_frame(5, 2, 1, &payment(1501)),
     );
-    let first = frames_alone(&mut r, &mut now, 2 * MINUTE);
+    let first = frames_alone(&mut r, &mut now, PAIR_HOLD_US + MINUTE);
     assert_eq!(
         first.iter().filter(|f| forward_body(f).is_some()).count(),
         1

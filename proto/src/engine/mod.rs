@@ -81,12 +81,17 @@
 //!   account ids, the same on every node), a forward carries an item whose signer or
 //!   destination the book lists as a booked entry ([`crate::item::book`]: each known key as a
 //!   2-byte index), so a 144-byte transfer between members goes in 89 bytes and two fit one
-//!   frame. A booked custody item taken from the air then waits up to [`PAIR_HOLD_US`] (60 s,
-//!   under the [`ACK_HOLD_US`] that its sender's ack may ride) for a second one, and a
-//!   waiting one goes at once with the next. 50 nodes, seeds 1–12: custody frames 2.16 →
-//!   1.82 per item (retries 0.26 → 0.24), 1.414 → 1.318 × greedy, within the hour 0.9992 →
-//!   1.0 on every seed, no item lost (one before); 120 s of hold sent the acks alone (0.37
-//!   ack frames per item), 45 s batched less. A receiver with another book refuses the entry
+//!   frame. A booked custody item taken from the air then waits up to [`PAIR_HOLD_US`] (2 min,
+//!   under the [`ACK_HOLD_US`] of 2.5 min that its sender's ack may ride) for a second one,
+//!   and a waiting one goes at once with the next. 50 nodes, seeds 1–12, with a 60-s hold
+//!   (90-s ack hold): custody frames 2.16 → 1.82 per item (retries 0.26 → 0.24), 1.414 →
+//!   1.318 × greedy, within the hour 0.9992 → 1.0 on every seed, no item lost (one before);
+//!   a 120-s hold under the same 90-s ack hold sent the acks alone (0.37 ack frames per
+//!   item), 45 s batched less. Holds of 60 / 90 / 120 s (ack holds 90 / 120 / 150 s), 50
+//!   nodes seeds 1–100: 1.249 / 1.238 / 1.231 × greedy (seeds at or under 1.25: 57 / 60 /
+//!   65; seeds 101–200: 1.234 → 1.214 ×, 64 → 72) at 0.082 / 0.075 / 0.071 ack frames per
+//!   item; items never delivered 16 / 19 / 35 on 1–100 (seed 89's pocket, below: 2 / 0 /
+//!   18, which varies that much with any change) and 112 → 110 on 101–200. A receiver with another book refuses the entry
 //!   ([`RejectReason::OtherBook`], `Counters::other_book`): not acked, the sender keeps
 //!   custody. Items whose keys the book lacks go as they are.
 //! - **Rescue over one-way links**: a node hears a neighbour's forwards but the neighbour's
@@ -277,11 +282,12 @@ pub const SOLICIT_MAX_US: u64 = 32 * 60_000_000;
 pub const MAX_TRIES: u8 = 3;
 /// A parked item is offered again after this long.
 pub const PARK_US: u64 = 5 * 60_000_000;
-/// How long a custody item taken from the air waits for a second one to share its forward.
-pub const PAIR_HOLD_US: u64 = 60_000_000;
+/// How long a custody item taken from the air waits for a second one to share its forward
+/// (shorter than [`ACK_HOLD_US`], so the sender's ack rides on that forward).
+pub const PAIR_HOLD_US: u64 = 120_000_000;
 /// How long a relay holds explicit custody acks to batch them in one frame (its acks mostly
 /// ride on its next forward before that).
-pub const ACK_HOLD_US: u64 = 90_000_000;
+pub const ACK_HOLD_US: u64 = 150_000_000;
 /// How long a bridge holds custody acks: it forwards nothing to piggyback them on, so it
 /// batches them (up to [`MAX_ACKS`] a frame); its children wait longer before a retry.
 pub const BRIDGE_ACK_HOLD_US: u64 = 300_000_000;
