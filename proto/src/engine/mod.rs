@@ -2592,10 +2592,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 if self.last_advert.is_some() || !self.config.bridge {
                     self.advert_due = None;
                 }
-                if self.parent.is_none() || self.hopeless() {
+                let hopeless = self.hopeless();
+                if self.parent.is_none() || hopeless {
                     // Blind forwards: nobody to blame, nobody's ack to wait for. A hopeless
                     // parent is probed 30, 60, then every 120 minutes.
-                    let hopeless = self.hopeless();
                     for i in sent {
                         if let Some(s) = self.slots.get_mut(i) {
                             let wait = if hopeless {
