@@ -91,9 +91,9 @@
 //!   nodes seeds 1–100: 1.249 / 1.238 / 1.231 × greedy (seeds at or under 1.25: 57 / 60 /
 //!   65; seeds 101–200: 1.234 → 1.214 ×, 64 → 72) at 0.082 / 0.075 / 0.071 ack frames per
 //!   item; items never delivered 16 / 19 / 35 on 1–100 (seed 89's pocket, below: 2 / 0 /
-//!   18, which varies that much with any change) and 112 → 110 on 101–200. A receiver with another book refuses the entry
-//!   ([`RejectReason::OtherBook`], `Counters::other_book`): not acked, the sender keeps
-//!   custody. Items whose keys the book lacks go as they are.
+//!   18, which varies that much with any change) and 112 → 110 on 101–200. A receiver with
+//!   another book refuses the entry ([`RejectReason::OtherBook`], `Counters::other_book`):
+//!   not acked, the sender keeps custody. Items whose keys the book lacks go as they are.
 //! - **Rescue over one-way links**: a node hears a neighbour's forwards but the neighbour's
 //!   parent does not (links are not symmetric: per-link offsets, or a node that hears far
 //!   relays it cannot reach). Such a sender never gets an ack and, in a pocket whose only way
@@ -1597,9 +1597,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
 
     /// A parent whose link costs so much that our distance is [`NO_ROUTE`] (it never acked
     /// us): our items go to it paced like blind forwards, and its adverts do not restart
-    /// their tries (module docs, "A hopeless parent").
+    /// their tries (module docs, "A hopeless parent"). A bridge has no parent, so never.
     fn hopeless(&self) -> bool {
-        self.parent.is_some() && self.hops >= NO_ROUTE && !self.config.bridge
+        self.parent.is_some() && self.hops >= NO_ROUTE
     }
 
     /// Whether `sender` (with `their_hops`) is downhill of us: its ack or forward means an
