@@ -2348,6 +2348,100 @@ fn a_waiting_rebroadcast_rides_in_the_next_custody_forward() {
 }
 
 #[test]
+fn an_own_booked_payment_waits_for_a_second_or_for_a_frame_to_ride() {
+    use toile_proto::engine::{ADVERT_DELAY_US, OWN_HOLD_US};
+    // A(1) is one hop from the bridge B(9); nobody hears it here, so nothing is ever acked.
+    let forwards = |f: &[Vec<u8>]| f.iter().filter(|f| forward_body(f).is_some()).count();
+    let mut now = 0;
+    let mut a = gossip_engine(1, false).with_key_book(payment_book(0));
+    a.handle_frame(now, RxMeta::default(), &advert(9, 0));
+    // Its advert of the new route goes first (a held payment would go in its place).
+    frames_alone(&mut a, &mut now, ADVERT_DELAY_US + MINUTE);
+    // Its own payment waits (up to OWN_HOLD_US) for a second: both go in one forward.
+    a.submit(now, ItemKind::Extrinsic, &payment(1601)).unwrap();
+    assert_eq!(
+        forwards(&frames_alone(&mut a, &mut now, OWN_HOLD_US / 2)),
+        0
+    );
+    a.submit(now, ItemKind::Extrinsic, &payment(1602)).unwrap();
+    let until = now + MINUTE;
+    let f = frames_alone(&mut a, &mut now, until);
+    assert_eq!(forwards(&f), 1);
+    assert_eq!((a.counters().item_tx, a.counters().booked_tx), (2, 2));
+    let acks: Vec<u8> = [1601, 1602]
+        .iter()
+        .flat_map(|&n| extrinsic_id(&payment(n)).short().0.to_le_bytes())
+        .collect();
+    a.handle_frame(
+        now,
+        RxMeta::default(),
+        &frame(9, toile_proto::radio::FrameKind::CustodyAck, &acks),
+    );
+    // A is a tree relay: C(5) forwards to it.
+    let p = payment(1603);
+    a.handle_frame(now, RxMeta::default(), &forward_frame(5, 2, 1, &p));
+    let until = now + 3 * MINUTE;
+    assert_eq!(forwards(&frames_alone(&mut a, &mut now, until)), 1);
+    let ack = extrinsic_id(&p).short().0.to_le_bytes();
+    a.handle_frame(
+        now,
+        RxMeta::default(),
+        &frame(9, toile_proto::radio::FrameKind::CustodyAck, &ack),
+    );
+    // An own payment alone waits...
+    let t0 = now;
+    a.submit(now, ItemKind::Extrinsic, &payment(1604)).unwrap();
+    let f = frames_alone(&mut a, &mut now, t0 + 3 * MINUTE);
+    assert_eq!(forwards(&f), 0, "held");
+    // ... until a frame goes that it can stand in for: a certification to rebroadcast rides
+    // in the held payment's forward, which goes now.
+    let c = cert(1605);
+    a.handle_frame(now, RxMeta::default(), &items_frame(5, 2, &c));
+    let f = frames_alone(&mut a, &mut now, t0 + OWN_HOLD_US - MINUTE);
+    assert_eq!(forwards(&f), 1);
+    let first = f.iter().find(|f| forward_body(f).is_some()).unwrap();
+    assert!(
+        first.windows(c.len()).any(|w| w == c.as_slice()),
+        "the certification rides"
+    );
+    assert_eq!(a.counters().bcast_rides, 1);
+    assert!(
+        !f.iter().any(|f| forward_body(f).is_none() && f.len() > 100),
+        "no Broadcast frame"
+    );
+}
+
+#[test]
+fn a_node_whose_forwards_went_unacked_holds_its_own_payment_only_briefly() {
+    use toile_proto::engine::{OWN_HOLD_US, PAIR_HOLD_US};
+    // A(1) under the bridge B(9) sends its payment after the hold, gets no ack, sends it
+    // again (a failure on the link), then B's ack comes. Its next payment is held only as
+    // long as a relay holds one (PAIR_HOLD_US): it keeps its time for retries.
+    let forwards = |f: &[Vec<u8>]| f.iter().filter(|f| forward_body(f).is_some()).count();
+    let mut now = 0;
+    let mut a = engine(1, false).with_key_book(payment_book(0));
+    a.handle_frame(now, RxMeta::default(), &advert(9, 0));
+    let p = payment(1701);
+    a.submit(now, ItemKind::Extrinsic, &p).unwrap();
+    let until = OWN_HOLD_US + 20 * MINUTE;
+    assert!(forwards(&frames_alone(&mut a, &mut now, until)) >= 2);
+    assert!(a.counters().item_retries >= 1);
+    let ack = extrinsic_id(&p).short().0.to_le_bytes();
+    a.handle_frame(
+        now,
+        RxMeta::default(),
+        &frame(9, toile_proto::radio::FrameKind::CustodyAck, &ack),
+    );
+    assert!(!a.is_pending(&extrinsic_id(&p)));
+    let t1 = now;
+    a.submit(now, ItemKind::Extrinsic, &payment(1702)).unwrap();
+    let f = frames_alone(&mut a, &mut now, t1 + PAIR_HOLD_US - MINUTE);
+    assert_eq!(forwards(&f), 0, "held as a relay holds one");
+    let f = frames_alone(&mut a, &mut now, t1 + PAIR_HOLD_US + MINUTE);
+    assert_eq!(forwards(&f), 1, "not held for OWN_HOLD_US");
+}
+
+#[test]
 fn a_node_whose_only_parent_never_answers_slows_to_blind_pacing() {
     // A(0) hears one relay R(2) that never hears it (a one-way link) and re-advertises every
     // 10 minutes. Once the failures make A's distance NO_ROUTE, A's payment goes like a blind

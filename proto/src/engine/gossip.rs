@@ -28,7 +28,8 @@
 //!   custody forward** that goes now with room for it (a booked payment of 89 bytes and a
 //!   certification share a frame): every neighbour that hears the forward takes the copy
 //!   as from a Broadcast frame (`Counters::bcast_rides`; 50 nodes seeds 1–40: 1.337 → 1.255
-//!   × greedy). A bridge hands a broadcast item to its uplink too. A relay role
+//!   × greedy). A payment waiting in its pair hold goes early so that a due rebroadcast
+//!   rides in it (`mod.rs`, "Own payments wait longer"). A bridge hands a broadcast item to its uplink too. A relay role
 //!   set from outside ([`Engine::with_relay_role`]) replaces the tree rule and the leaf
 //!   pass-up: with the greedy relay set computed from the true links (`toile sim --relays
 //!   oracle`, a what-if), 50 nodes seeds 1–12 go 1.216 → 1.158 × greedy (riders included;

@@ -41,6 +41,9 @@ pub(super) const UPLINKED: u8 = 2;
 pub(super) const BCAST: u8 = 4;
 /// Broadcast: a rebroadcast is scheduled at `next_try`.
 pub(super) const RELAY: u8 = 8;
+/// Custody (the same bit as [`RELAY`], which only a broadcast entry uses): the item waits
+/// in its pair hold until `next_try`, for a second one to share its forward.
+pub(super) const HELD: u8 = RELAY;
 /// Broadcast: copies heard from neighbours while the rebroadcast waited (2 bits).
 const HEARD_SHIFT: u8 = 4;
 const HEARD_MASK: u8 = 0b11 << HEARD_SHIFT;
@@ -64,7 +67,7 @@ pub(super) struct Slot {
     expires_hi: u16,
     /// Priority (bits 1..0), hop limit (bits 5..2), [`RECEIPT_CLASS`] and [`RECONCILED`].
     class: u8,
-    /// Flags ([`PENDING`], [`UPLINKED`], [`BCAST`], [`RELAY`]), heard count (bits 5..4) and
+    /// Flags ([`PENDING`], [`UPLINKED`], [`BCAST`], [`RELAY`] or [`HELD`]), heard count (bits 5..4) and
     /// tries (bits 7..6).
     pub state: u8,
 }
@@ -127,7 +130,11 @@ impl Slot {
         self.state & BCAST != 0
     }
     pub const fn relay(&self) -> bool {
-        self.state & RELAY != 0
+        self.state & (BCAST | RELAY) == BCAST | RELAY
+    }
+    /// A custody item in its pair hold ([`HELD`]).
+    pub const fn held(&self) -> bool {
+        self.state & (BCAST | HELD | PENDING) == HELD | PENDING
     }
     pub const fn priority(&self) -> Priority {
         match self.class & 0b11 {
