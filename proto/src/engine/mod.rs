@@ -1720,7 +1720,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
             .iter_mut()
             .filter(|s| s.short() == short && s.pending())
         {
-            s.state &= !PENDING;
+            s.state &= !(PENDING | HELD);
             found = true;
         }
         if found {

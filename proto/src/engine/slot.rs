@@ -67,8 +67,8 @@ pub(super) struct Slot {
     expires_hi: u16,
     /// Priority (bits 1..0), hop limit (bits 5..2), [`RECEIPT_CLASS`] and [`RECONCILED`].
     class: u8,
-    /// Flags ([`PENDING`], [`UPLINKED`], [`BCAST`], [`RELAY`] or [`HELD`]), heard count (bits 5..4) and
-    /// tries (bits 7..6).
+    /// Flags ([`PENDING`], [`UPLINKED`], [`BCAST`], [`RELAY`] or [`HELD`]), heard count
+    /// (bits 5..4) and tries (bits 7..6).
     pub state: u8,
 }
 
@@ -124,7 +124,7 @@ impl Slot {
     }
     /// Something the node still owes the network: a custody push or a rebroadcast.
     pub const fn owed(&self) -> bool {
-        self.state & (PENDING | RELAY) != 0
+        self.pending() || self.relay()
     }
     pub const fn broadcast(&self) -> bool {
         self.state & BCAST != 0
@@ -239,6 +239,18 @@ mod tests {
             assert_eq!((s.expires(), s.next_try()), (EXPIRY_MAX - 1, 7));
             assert_eq!((s.priority(), s.hop_limit(), s.state & 0x0f), (p, h, st));
         }
+    }
+
+    #[test]
+    fn the_held_bit_of_a_custody_entry_is_not_a_rebroadcast() {
+        let id = ShortId(1);
+        let held = Slot::new(id, 10, 10, Priority::Normal, 3, PENDING | HELD);
+        assert!(held.held() && held.owed() && !held.relay());
+        let relay = Slot::new(id, 10, 10, Priority::Low, 3, BCAST | RELAY);
+        assert!(relay.relay() && relay.owed() && !relay.held());
+        // Handed over while held: nothing owed.
+        let handed = Slot::new(id, 10, 10, Priority::Normal, 3, HELD);
+        assert!(!handed.held() && !handed.owed() && !handed.relay());
     }
 
     #[test]
