@@ -2347,14 +2347,33 @@ fn a_waiting_rebroadcast_rides_in_the_next_custody_forward() {
     assert_eq!(r.counters().bcast_entries, 1);
 }
 
+/// Forward frames among `frames`.
+fn forwards(frames: &[Vec<u8>]) -> usize {
+    frames.iter().filter(|f| forward_body(f).is_some()).count()
+}
+
+/// A CustodyAck frame from `sender` for the items `items`.
+fn custody_ack(sender: u16, items: &[&[u8]]) -> Vec<u8> {
+    let ids: Vec<u8> = items
+        .iter()
+        .flat_map(|i| extrinsic_id(i).short().0.to_le_bytes())
+        .collect();
+    frame(sender, toile_proto::radio::FrameKind::CustodyAck, &ids)
+}
+
+/// Node 1 with the payments' key book (and gossip keys), a child of the bridge 9.
+fn booked_child_of_bridge(now: u64) -> E {
+    let mut a = gossip_engine(1, false).with_key_book(payment_book(0));
+    a.handle_frame(now, RxMeta::default(), &advert(9, 0));
+    a
+}
+
 #[test]
 fn an_own_booked_payment_waits_for_a_second_or_for_a_frame_to_ride() {
     use toile_proto::engine::{ADVERT_DELAY_US, OWN_HOLD_US};
     // A(1) is one hop from the bridge B(9); nobody hears it here, so nothing is ever acked.
-    let forwards = |f: &[Vec<u8>]| f.iter().filter(|f| forward_body(f).is_some()).count();
     let mut now = 0;
-    let mut a = gossip_engine(1, false).with_key_book(payment_book(0));
-    a.handle_frame(now, RxMeta::default(), &advert(9, 0));
+    let mut a = booked_child_of_bridge(now);
     // Its advert of the new route goes first (a held payment would go in its place).
     frames_alone(&mut a, &mut now, ADVERT_DELAY_US + MINUTE);
     // Its own payment waits (up to OWN_HOLD_US) for a second: both go in one forward.
@@ -2368,26 +2387,14 @@ fn an_own_booked_payment_waits_for_a_second_or_for_a_frame_to_ride() {
     let f = frames_alone(&mut a, &mut now, until);
     assert_eq!(forwards(&f), 1);
     assert_eq!((a.counters().item_tx, a.counters().booked_tx), (2, 2));
-    let acks: Vec<u8> = [1601, 1602]
-        .iter()
-        .flat_map(|&n| extrinsic_id(&payment(n)).short().0.to_le_bytes())
-        .collect();
-    a.handle_frame(
-        now,
-        RxMeta::default(),
-        &frame(9, toile_proto::radio::FrameKind::CustodyAck, &acks),
-    );
+    let ack = custody_ack(9, &[&payment(1601), &payment(1602)]);
+    a.handle_frame(now, RxMeta::default(), &ack);
     // A is a tree relay: C(5) forwards to it.
     let p = payment(1603);
     a.handle_frame(now, RxMeta::default(), &forward_frame(5, 2, 1, &p));
     let until = now + 3 * MINUTE;
     assert_eq!(forwards(&frames_alone(&mut a, &mut now, until)), 1);
-    let ack = extrinsic_id(&p).short().0.to_le_bytes();
-    a.handle_frame(
-        now,
-        RxMeta::default(),
-        &frame(9, toile_proto::radio::FrameKind::CustodyAck, &ack),
-    );
+    a.handle_frame(now, RxMeta::default(), &custody_ack(9, &[&p]));
     // An own payment alone waits...
     let t0 = now;
     a.submit(now, ItemKind::Extrinsic, &payment(1604)).unwrap();
@@ -2417,21 +2424,14 @@ fn a_node_whose_forwards_went_unacked_holds_its_own_payment_only_briefly() {
     // A(1) under the bridge B(9) sends its payment after the hold, gets no ack, sends it
     // again (a failure on the link), then B's ack comes. Its next payment is held only as
     // long as a relay holds one (PAIR_HOLD_US): it keeps its time for retries.
-    let forwards = |f: &[Vec<u8>]| f.iter().filter(|f| forward_body(f).is_some()).count();
     let mut now = 0;
-    let mut a = engine(1, false).with_key_book(payment_book(0));
-    a.handle_frame(now, RxMeta::default(), &advert(9, 0));
+    let mut a = booked_child_of_bridge(now);
     let p = payment(1701);
     a.submit(now, ItemKind::Extrinsic, &p).unwrap();
     let until = OWN_HOLD_US + 20 * MINUTE;
     assert!(forwards(&frames_alone(&mut a, &mut now, until)) >= 2);
     assert!(a.counters().item_retries >= 1);
-    let ack = extrinsic_id(&p).short().0.to_le_bytes();
-    a.handle_frame(
-        now,
-        RxMeta::default(),
-        &frame(9, toile_proto::radio::FrameKind::CustodyAck, &ack),
-    );
+    a.handle_frame(now, RxMeta::default(), &custody_ack(9, &[&p]));
     assert!(!a.is_pending(&extrinsic_id(&p)));
     let t1 = now;
     a.submit(now, ItemKind::Extrinsic, &payment(1702)).unwrap();
