@@ -29,11 +29,12 @@
 //!   certification share a frame): every neighbour that hears the forward takes the copy
 //!   as from a Broadcast frame (`Counters::bcast_rides`; 50 nodes seeds 1–40: 1.337 → 1.255
 //!   × greedy). A payment waiting in its pair hold goes early so that a due rebroadcast
-//!   rides in it (`mod.rs`, "Own payments wait longer"). A bridge hands a broadcast item to its uplink too. A relay role
-//!   set from outside ([`Engine::with_relay_role`]) replaces the tree rule and the leaf
-//!   pass-up: with the greedy relay set computed from the true links (`toile sim --relays
-//!   oracle`, a what-if), 50 nodes seeds 1–12 go 1.216 → 1.158 × greedy (riders included;
-//!   1.295 → 1.223 × before them): what a better relay set could still save.
+//!   rides in it (`mod.rs`, "Own payments wait longer"). A bridge hands a broadcast item
+//!   to its uplink too. A relay role set from outside ([`Engine::with_relay_role`])
+//!   replaces the tree rule and the leaf pass-up: with the greedy relay set computed from
+//!   the true links (`toile sim --relays oracle`, a what-if), 50 nodes seeds 1–12 go
+//!   1.216 → 1.158 × greedy (riders included; 1.295 → 1.223 × before them): what a better
+//!   relay set could still save.
 //! - **Covered neighbours**: a tree relay's rebroadcast is for its children and its parent
 //!   (its *targets*), and a target that hears a node already heard sending the item has it.
 //!   Every forward a node sends says which relays it hears ([`super::HEARS_RIDES`]: up to

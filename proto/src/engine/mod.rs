@@ -1702,7 +1702,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         else {
             return false;
         };
-        s.state = (s.state | PENDING) & !HELD;
+        s.state |= PENDING;
         s.set_tries(0);
         s.set_next_try(t);
         self.counters.taken_back += 1;
@@ -2072,11 +2072,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
     fn pair_hold(&mut self, now: u64, slot: &mut Slot, hold: u64) {
         let epoch = self.epoch;
         if let Some(other) = self.slots.iter_mut().find(|s| s.held()) {
-            other.state &= !HELD;
-            other.set_next_try(other.next_try().min(ticks(epoch, now)));
+            other.release_hold(ticks(epoch, now));
         } else {
-            slot.state |= HELD;
-            slot.set_next_try(ticks(epoch, now + hold));
+            slot.hold_until(ticks(epoch, now + hold));
         }
     }
 
@@ -2085,22 +2083,20 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// both). A rebroadcast rides in it, custody acks and our hop count (an advert's only
     /// content) go in every forward. `true` if one was released.
     fn release_held_for(&mut self, now: u64, due: Due) -> bool {
-        let carried = match due {
-            Due::Broadcast => self.slots.iter().any(|s| self.rides_forward(s, now)),
-            Due::Acks | Due::Advert => true,
-            Due::Items | Due::Fragment | Due::Recon => false,
-        };
-        if !carried || self.forward_floor() != Some(0) || self.hopeless() {
+        if !matches!(due, Due::Broadcast | Due::Acks | Due::Advert)
+            || self.forward_floor() != Some(0)
+            || self.hopeless()
+            || (due == Due::Broadcast && !self.slots.iter().any(|s| self.rides_forward(s, now)))
+        {
             return false;
         }
+        // At most one item is held (`pair_hold` releases the one waiting when a second comes).
         let t = ticks(self.epoch, now);
-        let mut released = false;
-        for s in self.slots.iter_mut().filter(|s| s.held()) {
-            s.state &= !HELD;
-            s.set_next_try(s.next_try().min(t));
-            released = true;
-        }
-        released
+        let Some(s) = self.slots.iter_mut().find(|s| s.held()) else {
+            return false;
+        };
+        s.release_hold(t);
+        true
     }
 
     /// Free one entry if the store (or slot table) is full: expired items first, then items

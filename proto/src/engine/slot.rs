@@ -136,6 +136,16 @@ impl Slot {
     pub const fn held(&self) -> bool {
         self.state & (BCAST | HELD | PENDING) == HELD | PENDING
     }
+    /// Put a custody item in its pair hold until `t` (ticks).
+    pub fn hold_until(&mut self, t: u32) {
+        self.state |= HELD;
+        self.set_next_try(t);
+    }
+    /// End the pair hold: the item is due at `t` (ticks) at the latest.
+    pub fn release_hold(&mut self, t: u32) {
+        self.state &= !HELD;
+        self.set_next_try(self.next_try().min(t));
+    }
     pub const fn priority(&self) -> Priority {
         match self.class & 0b11 {
             0 => Priority::Low,
