@@ -2243,6 +2243,90 @@ fn payments_between_members_go_booked_two_to_a_forward() {
     }
 }
 
+/// X(0) - P(1) - B(2, bridge), all with the payments' key book; B hears X's forwards to P
+/// when `b_hears_x` (X never hears B).
+fn grandchild_of_bridge(b_hears_x: bool) -> Mesh {
+    let links = vec![
+        vec![false, true, b_hears_x],
+        vec![true, false, true],
+        vec![false, true, false],
+    ];
+    let nodes = (0..3)
+        .map(|i| engine(i as u16, i == 2).with_key_book(payment_book(0)))
+        .collect();
+    let mut m = Mesh::new(nodes, links);
+    m.nodes[2].handle_uplink(0, true);
+    m
+}
+
+#[test]
+fn a_bridge_takes_what_it_overhears_on_its_way_to_its_child() {
+    use toile_proto::engine::{OVERHEARD_ACK_HOLD_US, PAIR_HOLD_US};
+    for b_hears_x in [true, false] {
+        let mut m = grandchild_of_bridge(b_hears_x);
+        m.run_until(11 * MINUTE);
+        // P's own payment makes it B's child (its forward names B).
+        let own = m.submit(1, &payment(705)).unwrap();
+        m.run_until(25 * MINUTE);
+        assert!(m.uplinked(2, &own));
+        assert_eq!(forwards_to(&m, 1, 2), 1);
+        assert_eq!(m.nodes[0].route_hops(), Some(2), "X goes through P");
+        let a = m.submit(0, &payment(706)).unwrap();
+        // X holds its own payment (OWN_HOLD_US), then forwards it to P.
+        let sent = loop {
+            m.run_until(m.now + 10_000_000);
+            if forwards_to(&m, 0, 1) > 0 {
+                break m.now;
+            }
+            assert!(m.now < 60 * MINUTE, "X forwarded");
+        };
+        m.run_until(sent + PAIR_HOLD_US + MINUTE);
+        assert!(m.uplinked(2, &a), "b_hears_x {b_hears_x}");
+        if b_hears_x {
+            // B took it from X's forward and acked it within OVERHEARD_ACK_HOLD_US; P, which
+            // held it for a second payment (PAIR_HOLD_US), heard that ack: no forward.
+            assert_eq!(forwards_to(&m, 1, 2), 1, "P's forward was saved");
+            let acked = m.txs.iter().find(|(n, t, _)| *n == 2 && *t > sent);
+            assert!(acked.is_some_and(|(_, t, _)| *t < sent + OVERHEARD_ACK_HOLD_US + MINUTE));
+        } else {
+            assert_eq!(forwards_to(&m, 1, 2), 2, "P forwarded it");
+        }
+        // X gets P's ack either way (X never hears B), and P gets B's.
+        m.run_until(m.now + 10 * MINUTE);
+        assert!(!m.nodes[0].is_pending(&a) && !m.nodes[1].is_pending(&a));
+    }
+}
+
+#[test]
+fn a_parents_ack_credits_the_link_only_for_an_item_sent_over_it() {
+    use toile_proto::engine::PAIR_HOLD_US;
+    // P(1), a child of the bridge B(9), holds a payment from C(5) for a second one. B heard
+    // C's forward itself and acks the payment: P hands it over, but that ack says nothing
+    // about P's link to B, which never carried it.
+    let mut now = 0;
+    let mut p = booked_child_of_bridge(now);
+    let link = |p: &E| {
+        p.neighbours()
+            .find(|n| n.0 == NodeAddr(9))
+            .map(|n| (n.3, n.4))
+    };
+    let first = payment(1510);
+    p.handle_frame(now, RxMeta::default(), &forward_frame(5, 2, 1, &first));
+    now += 40_000_000;
+    p.handle_frame(now, RxMeta::default(), &custody_ack(9, &[&first]));
+    assert!(!p.is_pending(&extrinsic_id(&first)), "B has it");
+    assert_eq!(link(&p), Some((0, 0)), "(failed, acked): no credit");
+    // One that P sent B and B acked is credited.
+    let second = payment(1511);
+    p.handle_frame(now, RxMeta::default(), &forward_frame(5, 2, 1, &second));
+    let until = now + PAIR_HOLD_US + MINUTE;
+    let sent = frames_alone(&mut p, &mut now, until);
+    assert_eq!(forwards(&sent), 1);
+    p.handle_frame(now, RxMeta::default(), &custody_ack(9, &[&second]));
+    assert!(!p.is_pending(&extrinsic_id(&second)));
+    assert_eq!(link(&p), Some((0, 1)));
+}
+
 #[test]
 fn an_item_the_book_does_not_shorten_is_not_held() {
     // A book of other keys: the payment goes whole, one to a frame, so R does not hold it
