@@ -1569,7 +1569,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
         let _ = self.seen.push_back(short);
     }
 
-    fn queue_ack(&mut self, now: u64, short: ShortId) {
+    /// Queue a custody ack for `short`, due within the ack hold (a bridge's, or a relay's,
+    /// whose acks mostly ride on its next forward first). `soon`: within
+    /// [`OVERHEARD_ACK_HOLD_US`] (a bridge's ack of an item it overheard on its way to its
+    /// child, which may still hold it).
+    fn queue_ack(&mut self, now: u64, short: ShortId, soon: bool) {
         if !self.acks.contains(&short) {
             // A full ack queue drops the ack: the sender retransmits and is acked then.
             let _ = self.acks.push(short);
@@ -1582,6 +1586,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 ACK_HOLD_US
             };
             self.ack_due = Some(now + hold + j);
+        }
+        if soon {
+            let at = now + OVERHEARD_ACK_HOLD_US + self.jitter_us();
+            self.ack_due = self.ack_due.map(|d| d.min(at));
         }
         // Relays send early once half full (their forwards carry acks too); a bridge waits
         // for a full frame.
@@ -1844,7 +1852,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     return;
                 }
                 // The sender did not hear our ack (or our forward): ack explicitly.
-                self.queue_ack(now, short);
+                self.queue_ack(now, short, false);
             } else if self.is_parent_like(sender, their_hops) {
                 // Overheard a node closer to a bridge carrying it: it is on its way.
                 self.hand_over(short, Some(sender));
@@ -1873,13 +1881,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                     s.set_next_try(ticks(epoch, at));
                 }
             }
-            // Explicit custody ack: piggybacked on our next forward, or alone after the hold.
-            self.queue_ack(now, short);
-            if for_child {
-                // The child still holds it: an ack heard before its forward saves the frame.
-                let at = now + OVERHEARD_ACK_HOLD_US + self.jitter_us();
-                self.ack_due = Some(self.ack_due.map_or(at, |d| d.min(at)));
-            }
+            // Explicit custody ack: piggybacked on our next forward, or alone after the hold
+            // (soon for a child that may still hold it: heard first, it saves its forward).
+            self.queue_ack(now, short, for_child);
         }
     }
 
