@@ -468,9 +468,26 @@ fn stored_from_air(m: &Mesh, i: usize, id: &ItemId) -> bool {
 
 /// Four nodes, node 3 a bridge with its uplink up; `links[i][j]`: j hears i.
 fn four(links: Vec<Vec<bool>>) -> Mesh {
-    let nodes = (0..4).map(|i| engine(i, i == 3)).collect();
+    to_bridge(links, |_| None)
+}
+
+/// Nodes on `links` whose last one is a bridge with its uplink up; node `i` gets `book(i)`.
+fn to_bridge(
+    links: Vec<Vec<bool>>,
+    book: impl Fn(usize) -> Option<toile_proto::item::book::KeyBook>,
+) -> Mesh {
+    let n = links.len();
+    let nodes = (0..n)
+        .map(|i| {
+            let e = engine(i as u16, i == n - 1);
+            match book(i) {
+                Some(b) => e.with_key_book(b),
+                None => e,
+            }
+        })
+        .collect();
     let mut m = Mesh::new(nodes, links);
-    m.nodes[3].handle_uplink(0, true);
+    m.nodes[n - 1].handle_uplink(0, true);
     m
 }
 
@@ -2194,18 +2211,7 @@ fn two_leaves(book: impl Fn(usize) -> Option<toile_proto::item::book::KeyBook>) 
         vec![true, true, false, true],
         vec![false, false, true, false],
     ];
-    let nodes = (0..4)
-        .map(|i| {
-            let e = engine(i as u16, i == 3);
-            match book(i) {
-                Some(b) => e.with_key_book(b),
-                None => e,
-            }
-        })
-        .collect();
-    let mut m = Mesh::new(nodes, links);
-    m.nodes[3].handle_uplink(0, true);
-    m
+    to_bridge(links, book)
 }
 
 /// Forwards node `i` sent to `to`.
@@ -2251,12 +2257,7 @@ fn grandchild_of_bridge(b_hears_x: bool) -> Mesh {
         vec![true, false, true],
         vec![false, true, false],
     ];
-    let nodes = (0..3)
-        .map(|i| engine(i as u16, i == 2).with_key_book(payment_book(0)))
-        .collect();
-    let mut m = Mesh::new(nodes, links);
-    m.nodes[2].handle_uplink(0, true);
-    m
+    to_bridge(links, |_| Some(payment_book(0)))
 }
 
 #[test]
