@@ -2106,14 +2106,14 @@ fn digests_ride_on_forwards_and_still_repair_a_node_that_missed_an_item() {
     m.submit(2, &payment(1)).unwrap();
     m.run_until(12 * MINUTE);
     let c1 = m.submit(0, &cert(1)).unwrap();
-    m.run_until(17 * MINUTE);
+    m.run_until(18 * MINUTE);
     // The leaf is away (hears nothing) while a second certification spreads.
     m.links[1][2] = false;
     let c2 = m.submit(0, &cert(2)).unwrap();
     m.run_until(26 * MINUTE);
     m.links[1][2] = true;
     assert!(stored_from_air(&m, 2, &c1) && !stored_from_air(&m, 2, &c2));
-    // They are reconciled from 22 and 27 min (MATURE_US). Trickle intervals: 30 s after
+    // They are reconciled from 22 and 28 min (MATURE_US). Trickle intervals: 30 s after
     // the start, then 32 min ([0.5, 32.5) and [32.5, 64.5) min, one digest each); the leaf
     // pays twice in each once the sets are not empty (a small store: 8 items), so both
     // nodes forward then.
@@ -2169,15 +2169,15 @@ fn a_relay_whose_neighbours_hear_another_relay_does_not_rebroadcast() {
     // The leaves have not said which relays they hear yet: both relays rebroadcast.
     let before = sent(&m);
     let c1 = m.submit(0, &cert(1)).unwrap();
-    m.run_until(25 * MINUTE);
+    m.run_until(30 * MINUTE);
     assert_eq!(sent(&m) - before, 2);
     // Their next payments carry the relays they heard rebroadcasting (HEARS_RIDES).
     m.submit(3, &payment(3)).unwrap();
     m.submit(4, &payment(4)).unwrap();
-    m.run_until(30 * MINUTE);
+    m.run_until(35 * MINUTE);
     let before = sent(&m);
     let c2 = m.submit(0, &cert(2)).unwrap();
-    m.run_until(35 * MINUTE);
+    m.run_until(45 * MINUTE);
     // The first relay's copy reaches the other's child: the second stays silent, and
     // both leaves have both certifications.
     assert_eq!(sent(&m) - before, 1);
@@ -2185,6 +2185,90 @@ fn a_relay_whose_neighbours_hear_another_relay_does_not_rebroadcast() {
     assert_eq!(covered, 1);
     for leaf in [3, 4] {
         for c in [&c1, &c2] {
+            assert!(stored_from_air(&m, leaf, c), "leaf {leaf}");
+        }
+    }
+}
+
+/// Bridge 0 and relays `1..=kids.len()` (all hear each other); relay `r`'s leaves are
+/// `kids[r - 1]`, which chose it while they heard only it. Then each `(relay, leaf)` of
+/// `also` is heard both ways, a certification makes the leaves hear the relays rebroadcast,
+/// and the leaves' next payments say so (`HEARS_RIDES`). At 35 min.
+fn relays_with_leaves(kids: &[&[usize]], also: &[(usize, usize)]) -> Mesh {
+    let n = 1 + kids.len() + kids.iter().map(|k| k.len()).sum::<usize>();
+    let mut links = vec![vec![false; n]; n];
+    for (a, row) in links.iter_mut().enumerate().take(kids.len() + 1) {
+        for (b, hears) in row.iter_mut().enumerate().take(kids.len() + 1) {
+            *hears = a != b;
+        }
+    }
+    for (r, leaves) in kids.iter().enumerate() {
+        for &l in *leaves {
+            links[r + 1][l] = true;
+            links[l][r + 1] = true;
+        }
+    }
+    let addrs = 0..u16::try_from(n).unwrap();
+    let mut m = Mesh::new(addrs.map(|a| gossip_engine(a, a == 0)).collect(), links);
+    let leaves = || kids.iter().flat_map(|k| k.iter().copied());
+    m.run_until(11 * MINUTE);
+    for (nonce, l) in leaves().enumerate() {
+        m.submit(l, &payment(nonce as u32)).unwrap();
+    }
+    m.run_until(20 * MINUTE);
+    for &(r, l) in also {
+        m.links[r][l] = true;
+        m.links[l][r] = true;
+    }
+    m.submit(0, &cert(1)).unwrap();
+    m.run_until(30 * MINUTE);
+    for (nonce, l) in leaves().enumerate() {
+        m.submit(l, &payment(100 + nonce as u32)).unwrap();
+    }
+    m.run_until(35 * MINUTE);
+    m
+}
+
+/// Four certifications from the bridge, 10 minutes apart: how many of relay `r`'s
+/// rebroadcasts were cancelled because its targets were covered, and the certifications.
+fn covered_rebroadcasts(m: &mut Mesh, r: usize) -> (u64, Vec<ItemId>) {
+    let before = m.nodes[r].counters().bcast_covered;
+    let certs = (2..6)
+        .map(|k| {
+            let c = m.submit(0, &cert(k)).unwrap();
+            m.run_until((35 + 10 * u64::from(k)) * MINUTE);
+            c
+        })
+        .collect();
+    (m.nodes[r].counters().bcast_covered - before, certs)
+}
+
+#[test]
+fn the_relay_that_reaches_more_goes_first_and_one_it_covers_stays_silent() {
+    // Relay 1's leaves are 3, 4, 5; relay 2's is 6, which also hears 1. Relay 1 goes first
+    // (COVER_ORDER_US / 3 against / 1), its copy covers leaf 6, and relay 2's rebroadcast is
+    // cancelled, every time (2 of 4 with the delay from the SNR alone).
+    let mut m = relays_with_leaves(&[&[3, 4, 5], &[6]], &[(1, 6)]);
+    let (covered, certs) = covered_rebroadcasts(&mut m, 2);
+    assert_eq!(covered, 4);
+    for leaf in 3..7 {
+        for c in &certs {
+            assert!(stored_from_air(&m, leaf, c), "leaf {leaf}");
+        }
+    }
+}
+
+#[test]
+fn a_relay_partly_covered_waits_again_for_one_that_covers_the_rest() {
+    // Relay 1 (five leaves) goes first; relays 2 and 3 have two leaves each and would go
+    // together. Relay 2's leaf 9 hears 1 and its leaf 10 hears 3: relay 1's copy leaves
+    // relay 2 one target, so it waits COVER_ORDER_US / 1 again, relay 3 (/ 2) goes first,
+    // and relay 2 is covered, every time (3 of 4 when it does not wait again).
+    let mut m = relays_with_leaves(&[&[4, 5, 6, 7, 8], &[9, 10], &[11, 12]], &[(1, 9), (3, 10)]);
+    let (covered, certs) = covered_rebroadcasts(&mut m, 2);
+    assert_eq!(covered, 4);
+    for leaf in 4..13 {
+        for c in &certs {
             assert!(stored_from_air(&m, leaf, c), "leaf {leaf}");
         }
     }
