@@ -36,19 +36,16 @@ fn one_percent_region_stays_within_budget() {
 }
 
 /// The 50-node shutdown scenario (6 h, EU 10 %, LongFast, churn) on seed 3: the delivery,
-/// duty and loss targets of issue 3. Transmissions per item and certification coverage are
-/// asserted against what the engine achieves on this seed with certifications and receipts
-/// relayed along the gradient tree, two certifications to a frame, expiries that agree to
-/// the second, a reconciled set of items at least 10 minutes old, and payments between
-/// members booked two to a forward, and rebroadcasts riding in custody forwards (1.21 x
-/// greedy, receipts' floor included, asserted <= 1.35 x; 1.33 x without the key book, with
-/// which no certification fits beside a payment; coverage 0.9977, asserted >= 0.997,
-/// margins for small changes): the issue asks 1.25 x and 0.999. Receipts reach every node:
-/// 0.9995 of (receipt, node) pairs within the hour (asserted >= 0.995) for 0.55 receipt
-/// frames per item (asserted <= 0.8). Reconciliation costs 8.4 B per item in all; sessions
-/// cost 9.3 B per differing item here, asserted <= 12 B (B6; seeds 1-12 mean 8.4, max
-/// 9.9, since a digest's answers are spread and the later ones yield: mean 10.8 before,
-/// three seeds over 12 B).
+/// duty and loss targets of issue 3, and its efficiency target: 1.25 x greedy (receipts'
+/// floor included). This seed gives 1.06 x with certifications and receipts relayed along
+/// the gradient tree in greedy cover order, two certifications to a frame, payments between
+/// members booked two to a forward and rebroadcasts riding in custody forwards (1.30 x
+/// without the key book, with which no certification fits beside a payment). Certification
+/// coverage 0.9987 (asserted >= 0.997; the issue asks 0.999 of deliveries, not of pairs).
+/// Receipts reach every node: 0.998 of (receipt, node) pairs within the hour (asserted >=
+/// 0.995) for 0.48 receipt frames per item (asserted <= 0.8). Reconciliation costs 8.6 B
+/// per item in all; sessions cost 9.1 B per differing item here, asserted <= 12 B (B6;
+/// seeds 1-12 max 9.5, since a digest's answers are spread and the later ones yield).
 #[test]
 fn shutdown_50_nodes_delivers_within_the_hour() {
     let s = Scenario::shutdown(50, Preset::LongFast, Region::Eu868TenPercent, 3);
@@ -63,7 +60,7 @@ fn shutdown_50_nodes_delivers_within_the_hour() {
     let coverage = m.broadcast_coverage.unwrap_or(0.0);
     assert!(coverage >= 0.997, "certification coverage {coverage}");
     // Receipts reach every node (stored, relayed along the tree and reconciled like
-    // certifications): 0.58 frames per item on this seed (0.24 when they went down the
+    // certifications): 0.48 frames per item on this seed (0.24 when they went down the
     // receipted payments' paths only, reaching 0.58-0.71 of the pairs).
     let receipts = m.receipt_tx_per_item.unwrap_or(f64::MAX);
     assert!(receipts <= 0.8, "receipt frames per item {receipts}");
@@ -75,7 +72,7 @@ fn shutdown_50_nodes_delivers_within_the_hour() {
         "session bytes per differing item {session}"
     );
     assert!(
-        m.tx_per_item <= 1.35 * m.greedy_tx_per_item,
+        m.tx_per_item <= 1.25 * m.greedy_tx_per_item,
         "tx/item {} vs greedy {}",
         m.tx_per_item,
         m.greedy_tx_per_item
