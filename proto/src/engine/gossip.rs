@@ -57,18 +57,18 @@
 //! - **Greedy cover order**: a relay whose rebroadcast (certification or receipt) has `u`
 //!   targets left uncovered waits [`COVER_ORDER_US`] / `u` (60 s / `u`) plus a random part
 //!   up to 10 s, and each copy heard that leaves some uncovered makes it wait again, from
-//!   then, for the ones left (a certification's batch hold then counts from the new
-//!   time). So the relays that reach the most go first, like the oracle's
-//!   greedy relay set, and a relay with few targets more often hears them covered before
-//!   its turn and stays silent. (With the delay from the copy's SNR, relays went in about
-//!   random order: on seeds 3 and 16 a relay that sent a receipt still had 1.8–2.4 of its
-//!   2.6–3.0 children uncovered, and 13 relays sent nearly every receipt where the greedy
-//!   set over two-way links needs 9–11.) 50 nodes, seeds 1–12: broadcast frames 1.50 →
-//!   1.39 per item, receipts 0.49 → 0.47, 1.158 → 1.105 × greedy; seeds 1–200: 1.156 →
-//!   1.112 ×, 169 → 183 seeds meeting every target; 200 nodes 1.46 → 1.42 ×. The order
-//!   at the first copy only gave 1.147 × on seeds 1–100 (against 1.121). Leaves that never
-//!   passed receipts up (they come from bridges) cut receipt coverage to 0.61 at 1000
-//!   nodes, where several bridges' trees meet, so they still do.
+//!   then, for the ones left (a certification's batch hold then counts from the new time).
+//!   So the relays that reach the most go first, like the oracle's greedy relay set, and a
+//!   relay with few targets more often hears them covered before its turn and stays
+//!   silent. (With the delay from the copy's SNR, relays went in about random order: on
+//!   seeds 3 and 16 a relay that sent a receipt still had 1.8–2.4 of its 2.6–3.0 children
+//!   uncovered, and 13 relays sent nearly every receipt where the greedy set over two-way
+//!   links needs 9–11.) 50 nodes, seeds 1–12: broadcast frames 1.50 → 1.39 per item,
+//!   receipts 0.49 → 0.47, 1.158 → 1.105 × greedy; seeds 1–200: 1.156 → 1.112 ×, 169 →
+//!   183 seeds meeting every target; 200 nodes 1.46 → 1.42 ×. The order at the first copy
+//!   only gave 1.147 × on seeds 1–100 (against 1.121). Leaves that never passed receipts up
+//!   (they come from bridges) cut receipt coverage to 0.61 at 1000 nodes, where several
+//!   bridges' trees meet, so they still do.
 //! - **An own item is confirmed**: the origin sends it at once (a crash during a hold would
 //!   leave it to reconciliation alone: 1000 nodes seed 2 lost one so) and, while it has a
 //!   parent, keeps it scheduled: unless a copy from its parent or from nearer a bridge is
@@ -217,7 +217,7 @@ pub const BROADCAST_K: u8 = 3;
 pub const RELAY_WINDOW_US: u64 = 20_000_000;
 /// A tree relay's rebroadcast waits this (µs) divided by the number of its targets still
 /// uncovered, plus a random part (half of [`RELAY_WINDOW_US`]), and again from each copy
-/// heard that covers some of them: relays that reach the most go first (greedy cover order).
+/// heard while some are left: relays that reach the most go first (greedy cover order).
 pub const COVER_ORDER_US: u64 = 60_000_000;
 /// How long a due rebroadcast of a broadcast item waits for a second one to share its frame
 /// (µs): two 112-byte certifications fit one frame, and the oracle counts one per frame.
