@@ -1098,6 +1098,96 @@ fn a_receipt_reaches_every_node_even_one_that_was_away_and_survives_a_power_cut(
     assert!(b.counters().duplicates >= 1);
 }
 
+#[test]
+fn a_bridge_that_loses_power_before_signing_still_receipts_what_its_chain_confirmed() {
+    // A(0) - B(1, bridge). The chain confirms two payments; B holds their ids for up to
+    // RECEIPT_HOLD_US before it signs, and loses power in between.
+    let mut m = Mesh::line(vec![gossip_engine(0, false), gossip_engine(1, true)]);
+    m.nodes[1].handle_uplink(0, true);
+    m.run_until(MINUTE);
+    let p = [
+        m.submit(0, &payment(910)).unwrap(),
+        m.submit(0, &payment(911)).unwrap(),
+    ];
+    m.run_until(20 * MINUTE);
+    assert!(p.iter().all(|id| m.uplinked(1, id)));
+    let t = m.now;
+    for id in &p {
+        m.nodes[1].handle_receipt(t, id);
+    }
+    m.run_until(t + 10 * MINUTE);
+    assert!(
+        p.iter().all(|id| m.nodes[0].item(id).is_some()),
+        "no receipt signed yet"
+    );
+    // The power cut: RAM is lost, the store is kept.
+    let t = m.now;
+    m.nodes[1].restart(t);
+    m.nodes[1].handle_uplink(t, true);
+    m.drain(1);
+    // Their receipt waits the usual hold for more ids.
+    m.run_until(t + toile_proto::engine::RECEIPT_HOLD_US + 10 * MINUTE);
+    for id in &p {
+        assert!(
+            m.nodes[0].item(id).is_none(),
+            "the payer's node got the receipt"
+        );
+        assert!(
+            m.nodes[1].item(id).is_none(),
+            "the bridge let it go once signed"
+        );
+        let uplinks = m.events[1]
+            .iter()
+            .filter(|e| matches!(e, Event::Uplink { id: x } if x == id))
+            .count();
+        assert_eq!(
+            uplinks, 1,
+            "not handed to the chain again after the restart"
+        );
+    }
+}
+
+#[test]
+fn a_bridge_whose_receipt_is_full_names_the_rest_in_the_next_one() {
+    // A bridge alone confirms more payments at once than one receipt holds.
+    use toile_proto::engine::{RECEIPT_IDS, Store, is_receipt};
+    let n = RECEIPT_IDS + 5;
+    let mut e: Engine<MemStore<64, MAX_ITEM_LEN>, 64> =
+        Engine::new(config(1, true), MemStore::new(), 0)
+            .with_bridge_keys(bridge_keys())
+            .with_receipt_key(bridge_seed());
+    let mut now = 0;
+    e.handle_uplink(now, true);
+    let ids: Vec<ItemId> = (0..n as u32)
+        .map(|i| {
+            e.submit(now, ItemKind::Extrinsic, &payment(920 + i))
+                .unwrap()
+        })
+        .collect();
+    now += MINUTE;
+    for id in &ids {
+        e.handle_receipt(now, id);
+    }
+    // The rest wait the usual hold for more ids to share their receipt.
+    frames_alone(
+        &mut e,
+        &mut now,
+        toile_proto::engine::RECEIPT_HOLD_US + 10 * MINUTE,
+    );
+    let signed = (0..e.store().len())
+        .filter_map(|i| e.store().at(i))
+        .filter(|(r, _)| is_receipt(r.kind))
+        .count();
+    assert_eq!(
+        signed, 2,
+        "a second receipt names the ids the first had no room for"
+    );
+    assert!(
+        ids.iter().all(|id| e.item(id).is_none()),
+        "every confirmed payment left the store once named"
+    );
+}
+
 /// A Receipt frame: the lifetime left (an hour, in seconds), then the signed receipt.
 fn receipt_frame(sender: u16, receipt: &[u8]) -> Vec<u8> {
     let body: Vec<u8> = 3600u16
@@ -2449,7 +2539,11 @@ fn a_node_with_another_key_book_does_not_take_a_booked_entry() {
 
 /// Run one engine alone (nobody hears it) until `until`: timers fire, frames go out and are
 /// lost. Returns every frame it sent.
-fn frames_alone(e: &mut E, now: &mut u64, until: u64) -> Vec<Vec<u8>> {
+fn frames_alone<S: toile_proto::engine::Store, const N: usize>(
+    e: &mut Engine<S, N>,
+    now: &mut u64,
+    until: u64,
+) -> Vec<Vec<u8>> {
     let mut sent = Vec::new();
     let mut buf = [0u8; MAX_FRAME_LEN];
     while let Some(t) = e.poll_timeout().filter(|t| *t <= until) {

@@ -949,6 +949,10 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 BCAST
             } else if !r.handed_over && !self.config.bridge {
                 PENDING
+            } else if self.config.bridge && r.handed_over {
+                // On chain, its signed receipt still to come (`Engine::handle_receipt`):
+                // not uplinked again.
+                UPLINKED
             } else {
                 0
             };
@@ -1310,9 +1314,18 @@ impl<S: Store, const N: usize> Engine<S, N> {
     }
 
     /// The chain included the item (a bridge saw it in a block, or a signed receipt arrived):
-    /// delete it for good.
+    /// delete it for good. A bridge with a receipt key ([`Engine::with_receipt_key`]) marks
+    /// a payment it holds instead, and deletes it once its own signed receipt naming it is
+    /// stored, so that a power cut in between loses no receipt (`gossip.rs`).
     pub fn handle_receipt(&mut self, now: u64, id: &ItemId) {
         let short = id.short();
+        // gossip hook: a bridge that signs receipts keeps the payment, marked in the store,
+        // until the signed receipt naming it is stored (a power cut in between would lose
+        // the id from RAM, and the mesh would keep its copies until they expire).
+        if self.confirmed(short) {
+            self.gossip_uplink_receipt(now, short);
+            return;
+        }
         // `receipted` tells whether a custody copy was held: a certification is not deleted
         // by its receipt (every node is still owed it), so no receipt names it.
         let custody = self.receipted(short);

@@ -19,7 +19,8 @@ pub struct Record {
     /// Hop limit the item is forwarded with.
     pub hop_limit: u8,
     /// A downhill neighbour acknowledged custody: this node no longer pushes the item (it
-    /// still keeps it until a receipt or expiry).
+    /// still keeps it until a receipt or expiry). On a bridge: the chain has it, and the
+    /// bridge keeps it until its own signed receipt names it.
     pub handed_over: bool,
 }
 
