@@ -1120,9 +1120,13 @@ fn a_bridge_that_loses_power_before_signing_still_receipts_what_its_chain_confir
         p.iter().all(|id| m.nodes[0].item(id).is_some()),
         "no receipt signed yet"
     );
-    // The power cut: RAM is lost, the store is kept.
+    // The power cut: RAM is lost, the store is kept, and a new engine starts over it.
     let t = m.now;
-    m.nodes[1].restart(t);
+    let store = m.nodes.remove(1).into_store();
+    let b: E = Engine::new(config(1, true), store, t)
+        .with_bridge_keys(bridge_keys())
+        .with_receipt_key(bridge_seed());
+    m.nodes.insert(1, b);
     m.nodes[1].handle_uplink(t, true);
     m.drain(1);
     // Their receipt waits the usual hold for more ids.

@@ -617,6 +617,11 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// Bridge: sign on-air receipts for what the uplink confirms with this Ed25519 seed.
     pub fn with_receipt_key(mut self, seed: [u8; 32]) -> Self {
         self.gossip.receipt_key = Some(seed);
+        // An engine built over a persisted store (after a power cut) queues the payments
+        // its chain confirmed and no receipt named yet: `new` rebuilt the index before the
+        // key was known. The time base is still the instant `new` was given.
+        let now = self.epoch;
+        self.queue_confirmed(now);
         self
     }
 
