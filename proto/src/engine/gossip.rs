@@ -198,12 +198,12 @@
 //! Sessions cost more than B6's 12 B per differing item (above). Ideas not kept: dropping an
 //! answer when another neighbour's sketch to the same digest is overheard (9.8–11.6 B, but
 //! coverage 0.9943 and a missed certification on seeds 1–12), sizing the answer by the set
-//! sizes alone (no better). Receipts cost airtime in proportion to the mesh: every node gets every receipt,
-//! and at 1000 nodes with many bridges a receipt carries few ids. Digests piggybacked on
-//! frames that go anyway (branch `piggy`, a frame trailer) saved 1 % of frames at 50 nodes
-//! and cost 18 % more at 200 (more sessions), so they are not merged. At 1000 nodes, seed
-//! 1, a certification injected in a two-node pocket whose links to the mesh are one-way
-//! never leaves it.
+//! sizes alone (no better). Receipts cost airtime in proportion to the mesh: every node
+//! gets every receipt, and at 1000 nodes with many bridges a receipt carries few ids.
+//! Digests piggybacked on frames that go anyway (branch `piggy`, a frame trailer) saved 1 %
+//! of frames at 50 nodes and cost 18 % more at 200 (more sessions), so they are not merged.
+//! At 1000 nodes, seed 1, a certification injected in a two-node pocket whose links to the
+//! mesh are one-way never leaves it.
 
 use heapless::Vec;
 
@@ -1178,7 +1178,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// restart queues it again (`queue_confirmed`). `false`: nothing kept (no key,
     /// not held, or a broadcast item, which no receipt names).
     pub(super) fn confirmed(&mut self, short: ShortId) -> bool {
-        if !self.config.bridge || self.gossip.receipt_key.is_none() {
+        if !self.signs_receipts() {
             return false;
         }
         if !self
@@ -1204,7 +1204,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
     /// signed receipt named yet (after a restart, or those a full queue left), oldest first,
     /// as many as one receipt holds, and time the receipt as for ids from the uplink.
     fn queue_confirmed(&mut self, now: u64) {
-        if !self.config.bridge || self.gossip.receipt_key.is_none() {
+        if !self.signs_receipts() {
             return;
         }
         for i in 0..self.store.len() {
@@ -1223,9 +1223,22 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 let _ = self.gossip.receipt_out.push(short);
             }
         }
+        if !self.gossip.receipt_out.is_empty() {
+            self.time_receipt(now);
+        }
+    }
+
+    /// A bridge configured to sign receipts ([`Engine::with_receipt_key`]).
+    fn signs_receipts(&self) -> bool {
+        self.config.bridge && self.gossip.receipt_key.is_some()
+    }
+
+    /// Ids are queued: the receipt is due now if it is full, else after the hold from the
+    /// first one (an earlier due time stays).
+    fn time_receipt(&mut self, now: u64) {
         if self.gossip.receipt_out.is_full() {
             self.gossip.receipt_due = Some(now);
-        } else if !self.gossip.receipt_out.is_empty() && self.gossip.receipt_due.is_none() {
+        } else if self.gossip.receipt_due.is_none() {
             self.gossip.receipt_due = Some(now + RECEIPT_HOLD_US);
         }
     }
@@ -1251,11 +1264,7 @@ impl<S: Store, const N: usize> Engine<S, N> {
         if self.gossip.receipt_out.push(short).is_err() {
             return;
         }
-        if self.gossip.receipt_out.is_full() {
-            self.gossip.receipt_due = Some(now);
-        } else if self.gossip.receipt_due.is_none() {
-            self.gossip.receipt_due = Some(now + RECEIPT_HOLD_US);
-        }
+        self.time_receipt(now);
     }
 
     /// Timers: Trickle, reconciliation sessions, the index's time base.
