@@ -86,6 +86,11 @@ fn shutdown_targets(nodes: usize, seeds: std::ops::RangeInclusive<u64>) {
                 t.tx_per_item <= 1.25 * t.greedy_tx_per_item,
                 "seed {seed}: {t:?}"
             );
+            // The flood baseline in the same run: within 5 points of Meshtastic's 75-79 %.
+            assert!(
+                (0.70..=0.84).contains(&f.delivered_ratio),
+                "seed {seed}: flood {f:?}"
+            );
         }
     }
 }

@@ -756,9 +756,16 @@ impl<F: RouterFactory> Simulator<F> {
             a.ok = false;
         }
         self.nodes[i].tx = Some(slot);
-        let cs = now + preset.critical_offset();
         let sens = self.sensitivity;
         let medium = self.scenario.radio.medium;
+        // A later packet survives an earlier one it overlaps only from its critical section on.
+        // Meshtasticator's `phy.py` `timing_collision` computes that offset in seconds
+        // (`2 ** sf / bw * (NPREAM - 5)`) and adds it to a clock in milliseconds, so there any
+        // overlap collides: its medium starts the critical section at the packet's start.
+        let cs = match medium {
+            MediumModel::Physical => now + preset.critical_offset(),
+            MediumModel::Meshtasticator => now,
+        };
         let reference = self.reference.map(|m| self.reference_links(&m, node));
         let count = reference.as_ref().map_or(self.links.out[i].len(), Vec::len);
         for k in 0..count {

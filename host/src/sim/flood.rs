@@ -4,7 +4,8 @@
 //! `node.py` / `mac.py`:
 //! - every frame is a 16-byte Meshtastic radio header (`dest`, `from` = origin, `id`, flags with
 //!   hop limit and hop start, channel hash, next hop, relay node) plus a 7-byte protobuf
-//!   envelope in front of the item ([`FRAME_OVERHEAD`] = 23 B, radio.md);
+//!   envelope in front of the item ([`FRAME_OVERHEAD`] = 23 B, radio.md; no envelope in
+//!   Meshtasticator's medium, see below);
 //! - the first copy of a packet with hop limit > 0 is queued for rebroadcast with hop limit - 1
 //!   after an SNR-weighted contention delay (`getTxDelayMsecWeighted`, client role):
 //!   `2 * CWmax * slot + random(0, 2^CW) * slot`, with `CW = map(snr, -20, 15, CWmin, CWmax)`,
@@ -20,7 +21,9 @@
 //!   `want_ack`): the origin waits `getRetransmissionMsec` (`2 x ToA + (2^CW + 2 CWmax +
 //!   2^((CWmin + CWmax) / 2)) x slot + 4.5 s`) for an implicit ACK, i.e. for hearing any node
 //!   rebroadcast its packet, and sends the same packet again if none came, at most
-//!   [`MAX_RETRANSMISSIONS`] times;
+//!   [`MAX_RETRANSMISSIONS`] times; the implicit ACK also cancels a retransmission already
+//!   queued (firmware `NextHopRouter::stopRetransmission` calls `cancelSending`; Meshtasticator
+//!   `node.py` `transmit` aborts it when it goes: "in the meantime received ACK");
 //! - the region's hourly duty budget is respected (firmware refuses to send above it); a packet
 //!   that would exceed it is dropped.
 //!
@@ -32,7 +35,9 @@
 //! `2 x CWmax` slots before a client's rebroadcast, and no `2 x CWmax` term in the
 //! retransmission timeout; and its external interference: with `INTERFERENCE_LEVEL = 0.05`
 //! its `is_channel_active` reports a busy channel on `randrange(10) <= 0.5`, i.e. one check in
-//! ten, whatever the medium carries.
+//! ten, whatever the medium carries. Its packets are the payload plus its 16-byte
+//! `HEADERLENGTH` (`phy.py` `airtime`), so in that medium the frames carry no protobuf
+//! envelope (the anchor's 150 B item is on the air as 166 B, not 173 B).
 //!
 //! Bridges hand every item they hold to the uplink when it is up, and keep items received while
 //! it is down (the phone app keeps them) until it comes back. A reboot forgets everything.
@@ -53,8 +58,10 @@ use super::time::{Duration, Instant};
 pub const HEADER_LEN: usize = 16;
 /// Meshtastic protobuf envelope around a payload (approximate, radio.md).
 pub const ENVELOPE_LEN: usize = 7;
-/// Bytes added to every item on the air.
+/// Bytes added to every item on the air (only [`HEADER_LEN`] in Meshtasticator's medium).
 pub const FRAME_OVERHEAD: usize = HEADER_LEN + ENVELOPE_LEN;
+/// Protobuf envelope stand-in: portnum, payload tag and length, bitfield.
+const ENVELOPE: [u8; ENVELOPE_LEN] = [0x08, 0x01, 0x12, 0x00, 0x48, 0x00, 0x00];
 /// Meshtastic's default hop limit.
 pub const DEFAULT_HOP_LIMIT: u8 = 3;
 /// Meshtastic's transmit queue length.
@@ -106,6 +113,25 @@ struct Pending {
     frame: Box<[u8]>,
     /// How the packet was received; `None` for own packets.
     rx: Option<RxMeta>,
+}
+
+impl Pending {
+    /// Whether this queued copy is no longer worth sending once the packet was heard `heard`
+    /// times from the air (the first reception counts for a relayed packet; an own packet
+    /// starts at 0).
+    /// - Relayed: a second copy means a neighbour already rebroadcast it (client role,
+    ///   Meshtasticator `perhaps_cancel_dupe`).
+    /// - Own (first send or a retransmission): any copy heard is a neighbour's rebroadcast,
+    ///   the implicit ACK, so the queued send is dropped (firmware
+    ///   `NextHopRouter::stopRetransmission` -> `cancelSending`; Meshtasticator `node.py`
+    ///   `transmit`, commit 0c907795, aborts the send once `leastReceivedHopLimit` shows any
+    ///   rebroadcast).
+    fn redundant(&self, heard: u8) -> bool {
+        match self.rx {
+            Some(_) => heard > 1,
+            None => heard > 0,
+        }
+    }
 }
 
 /// The contention parameters in use (firmware or Meshtasticator, see the module docs).
@@ -254,6 +280,16 @@ impl FloodRouter {
         self.malformed
     }
 
+    /// Bytes in front of the item: [`FRAME_OVERHEAD`], or only the radio header in
+    /// Meshtasticator's medium, whose packets are the payload plus its 16-byte `HEADERLENGTH`
+    /// (`phy.py` `airtime`).
+    fn overhead(&self) -> usize {
+        match self.ctx.medium {
+            MediumModel::Physical => FRAME_OVERHEAD,
+            MediumModel::Meshtasticator => HEADER_LEN,
+        }
+    }
+
     fn remember(&mut self, key: PacketKey, count: u8) -> Option<u8> {
         if let Some(c) = self.heard.get_mut(&key) {
             let old = *c;
@@ -283,7 +319,7 @@ impl FloodRouter {
 
     fn enqueue(&mut self, now: Instant, p: Pending) -> bool {
         if self.queue.len() >= TX_QUEUE_LEN {
-            let item = ItemKey::of(p.frame.get(FRAME_OVERHEAD..).unwrap_or(&[]));
+            let item = ItemKey::of(p.frame.get(self.overhead()..).unwrap_or(&[]));
             self.events.push_back(RouterEvent::Dropped {
                 item,
                 reason: DropReason::Overflow,
@@ -340,29 +376,47 @@ impl FloodRouter {
         }
     }
 
+    /// Times `key` was heard from the air (0 for an own packet not heard back).
+    fn times_heard(&self, key: PacketKey) -> u8 {
+        self.heard.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Drop the queued copies of `key` that hearing it again made redundant
+    /// ([`Pending::redundant`]).
     fn cancel_duplicates(&mut self, now: Instant, key: PacketKey) {
+        let heard = self.times_heard(key);
         let head_cancelled = self
             .queue
             .front()
-            .is_some_and(|p| p.key == key && p.rx.is_some());
-        self.queue.retain(|p| p.key != key || p.rx.is_none());
+            .is_some_and(|p| p.key == key && p.redundant(heard));
+        self.queue.retain(|p| p.key != key || !p.redundant(heard));
         if head_cancelled && !self.transmitting {
             self.arm_head(now);
         }
     }
 }
 
-fn parse_header(frame: &[u8]) -> Option<(u32, u32, u8, u8)> {
+/// `overhead`: the header and envelope bytes in front of the item ([`FloodRouter::overhead`]).
+fn parse_header(frame: &[u8], overhead: usize) -> Option<(u32, u32, u8, u8)> {
     let from = u32::from_le_bytes(frame.get(4..8)?.try_into().ok()?);
     let id = u32::from_le_bytes(frame.get(8..12)?.try_into().ok()?);
     let flags = *frame.get(12)?;
-    if frame.len() < FRAME_OVERHEAD {
+    if frame.len() < overhead {
         return None;
     }
     Some((from, id, flags & 0x07, flags >> 5))
 }
 
-fn write_header(out: &mut Vec<u8>, from: u32, id: u32, hop_limit: u8, hop_start: u8, relay: u32) {
+/// The radio header, then the envelope up to `overhead` bytes ([`FloodRouter::overhead`]).
+fn write_header(
+    out: &mut Vec<u8>,
+    overhead: usize,
+    from: u32,
+    id: u32,
+    hop_limit: u8,
+    hop_start: u8,
+    relay: u32,
+) {
     out.extend_from_slice(&BROADCAST.to_le_bytes());
     out.extend_from_slice(&from.to_le_bytes());
     out.extend_from_slice(&id.to_le_bytes());
@@ -370,14 +424,14 @@ fn write_header(out: &mut Vec<u8>, from: u32, id: u32, hop_limit: u8, hop_start:
     out.push(0x08); // channel hash (LongFast default channel)
     out.push(0); // next hop: none (flooding)
     out.push(relay as u8);
-    // Protobuf envelope stand-in: portnum, payload tag and length, bitfield.
-    out.extend_from_slice(&[0x08, 0x01, 0x12, 0x00, 0x48, 0x00, 0x00]);
+    out.extend_from_slice(&ENVELOPE[..overhead.saturating_sub(HEADER_LEN)]);
 }
 
 impl Router for FloodRouter {
     fn handle_frame(&mut self, now: Instant, meta: RxMeta, frame: &[u8]) {
         self.air_time = self.air_time + self.ctx.time_on_air(frame.len());
-        let Some((from, id, hop_limit, hop_start)) = parse_header(frame) else {
+        let overhead = self.overhead();
+        let Some((from, id, hop_limit, hop_start)) = parse_header(frame, overhead) else {
             self.malformed += 1;
             return;
         };
@@ -386,14 +440,11 @@ impl Router for FloodRouter {
             // Implicit ACK: someone rebroadcast our packet.
             self.unacked.retain(|u| u.2 != key);
         }
-        let item_bytes = frame.get(FRAME_OVERHEAD..).unwrap_or(&[]);
+        let item_bytes = frame.get(overhead..).unwrap_or(&[]);
         match self.remember(key, 1) {
-            Some(old) => {
-                // Another copy: cancel our pending rebroadcast (client: heard more than once).
-                if old.saturating_add(1) > 1 {
-                    self.cancel_duplicates(now, key);
-                }
-            }
+            // Another copy of a relayed packet, or a rebroadcast of our own: cancel what it
+            // made redundant.
+            Some(_) => self.cancel_duplicates(now, key),
             None => {
                 let item = ItemKey::of(item_bytes);
                 self.events.push_back(RouterEvent::Received {
@@ -403,7 +454,15 @@ impl Router for FloodRouter {
                 self.hold(item);
                 if hop_limit > 0 && from != self.ctx.id {
                     let mut out = Vec::with_capacity(frame.len());
-                    write_header(&mut out, from, id, hop_limit - 1, hop_start, self.ctx.id);
+                    write_header(
+                        &mut out,
+                        overhead,
+                        from,
+                        id,
+                        hop_limit - 1,
+                        hop_start,
+                        self.ctx.id,
+                    );
                     out.extend_from_slice(item_bytes);
                     self.enqueue(
                         now,
@@ -447,7 +506,8 @@ impl Router for FloodRouter {
     }
 
     fn submit(&mut self, now: Instant, item: &[u8]) -> Result<(), SubmitError> {
-        if item.len() + FRAME_OVERHEAD > super::phy::MAX_PHY_PAYLOAD {
+        let overhead = self.overhead();
+        if item.len() + overhead > super::phy::MAX_PHY_PAYLOAD {
             return Err(SubmitError::TooLarge(item.len()));
         }
         let id = self.next_id;
@@ -455,9 +515,10 @@ impl Router for FloodRouter {
         let key = (self.ctx.id, id);
         self.remember(key, 0);
         self.hold(ItemKey::of(item));
-        let mut out = Vec::with_capacity(item.len() + FRAME_OVERHEAD);
+        let mut out = Vec::with_capacity(item.len() + overhead);
         write_header(
             &mut out,
+            overhead,
             self.ctx.id,
             id,
             self.hop_limit,
@@ -498,8 +559,8 @@ impl Router for FloodRouter {
                 return None;
             }
             let p = self.queue.front()?;
-            // A duplicate heard while waiting cancels a relayed packet.
-            if p.rx.is_some() && self.heard.get(&p.key).copied().unwrap_or(0) > 1 {
+            // A copy heard while waiting cancels it (see `Pending::redundant`).
+            if p.redundant(self.times_heard(p.key)) {
                 self.queue.pop_front();
                 self.arm_head(now);
                 continue;
@@ -517,7 +578,7 @@ impl Router for FloodRouter {
                 let item = self
                     .queue
                     .front()
-                    .map(|p| ItemKey::of(p.frame.get(FRAME_OVERHEAD..).unwrap_or(&[])))
+                    .map(|p| ItemKey::of(p.frame.get(self.overhead()..).unwrap_or(&[])))
                     .unwrap_or(ItemKey(0));
                 let reason = if frame_len > buf.len() {
                     DropReason::TooLarge
@@ -659,6 +720,67 @@ mod tests {
         a.handle_frame(due, meta, &relayed);
         assert!(a.unacked.is_empty());
         assert_eq!(a.poll_timeout(), None);
+    }
+
+    #[test]
+    fn rebroadcast_heard_cancels_a_queued_retransmission() {
+        let mut a = FloodRouter::new(ctx(1), 3);
+        a.submit(Instant::ZERO, &[7u8; 20]).unwrap();
+        let t = a.poll_timeout().unwrap();
+        let first = send(&mut a, t).unwrap();
+        a.handle_tx_done(t);
+        // No ACK in time: the retransmission is queued behind its contention delay.
+        let due = a.poll_timeout().unwrap();
+        a.handle_timeout(due);
+        assert_eq!(a.store_len(), 1);
+        let retx_due = a.poll_timeout().unwrap();
+        // One neighbour's rebroadcast arrives before it goes: the implicit ACK cancels it.
+        let mut b = FloodRouter::new(ctx(2), 3);
+        let meta = RxMeta {
+            rssi: -100.0,
+            snr: 5.0,
+        };
+        b.handle_frame(t, meta, &first);
+        let relay_due = b.poll_timeout().unwrap();
+        let relayed = send(&mut b, relay_due).unwrap();
+        a.handle_frame(due, meta, &relayed);
+        assert_eq!(a.store_len(), 0);
+        assert!(send(&mut a, retx_due).is_none());
+        assert_eq!(a.poll_timeout(), None);
+    }
+
+    #[test]
+    fn meshtasticator_medium_frames_carry_only_the_radio_header() {
+        let ctx = |id| NodeContext {
+            medium: MediumModel::Meshtasticator,
+            ..ctx(id)
+        };
+        // Its MAC reports a phantom busy channel one check in ten: retry until the frame goes.
+        let send_when_due = |r: &mut FloodRouter| {
+            (0..100).find_map(|_| {
+                let t = r.poll_timeout()?;
+                send(r, t)
+            })
+        };
+        let item = [7u8; 150];
+        let mut a = FloodRouter::new(ctx(1), 3);
+        a.submit(Instant::ZERO, &item).unwrap();
+        let frame = send_when_due(&mut a).unwrap();
+        assert_eq!(frame.len(), item.len() + HEADER_LEN);
+        let mut b = FloodRouter::new(ctx(2), 3);
+        let meta = RxMeta {
+            rssi: -100.0,
+            snr: 5.0,
+        };
+        b.handle_frame(Instant::ZERO, meta, &frame);
+        assert!(matches!(
+            b.poll_event(),
+            Some(RouterEvent::Received { item: got, hops: Some(0) }) if got == ItemKey::of(&item)
+        ));
+        let relayed = send_when_due(&mut b).unwrap();
+        assert_eq!(relayed.len(), frame.len());
+        assert_eq!(relayed[12] & 7, 2);
+        assert_eq!(relayed[HEADER_LEN..], item);
     }
 
     #[test]

@@ -180,7 +180,10 @@ pub enum MediumModel {
     ///   collisions there: weaker ones neither collide nor destroy (`check_collision` is only
     ///   called for sensed packets), and a packet that lost a collision when it arrived is
     ///   not added to the receiver's `packetsAtN`, so it cannot destroy later ones. CAD still
-    ///   notices all of them.
+    ///   notices all of them;
+    /// - any overlap collides: `timing_collision` adds the critical-section offset
+    ///   ([`Preset::critical_offset`]) in seconds to a clock in milliseconds, so a later
+    ///   packet's critical section starts with the packet.
     Meshtasticator,
 }
 
