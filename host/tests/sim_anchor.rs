@@ -95,6 +95,17 @@ fn shutdown_targets(nodes: usize, seeds: std::ops::RangeInclusive<u64>) {
     }
 }
 
+/// One seed of each larger size in CI (the sweeps below run seeds 1-5).
+#[test]
+fn shutdown_200_nodes_seed_1() {
+    shutdown_targets(200, 1..=1);
+}
+
+#[test]
+fn shutdown_1000_nodes_seed_1() {
+    shutdown_targets(1000, 1..=1);
+}
+
 #[test]
 #[ignore = "issue 3 targets for 50 nodes, seeds 1-5; run with --ignored"]
 fn shutdown_50_nodes_sweep() {
