@@ -926,14 +926,9 @@ fn broadcasts_sent(m: &Mesh, i: usize) -> usize {
         .count()
 }
 
-#[test]
-fn a_pocket_passes_a_certification_out_over_a_one_way_link() {
-    // 1000 nodes seed 1: A(0) and P(1) hear only each other; X(2), routed through the
-    // bridge B(3), hears P, which never hears it back. A's certification reached P alone,
-    // and P, without route, relayed nothing from the air: it never left the pocket. Now P,
-    // long without route, relays it like a leaf, and, hearing no one else (a pocket),
-    // repeats it until some copy is heard (at most CONFIRM_TRIES more times), since the
-    // one who hears it may have been away.
+/// A pocket: A(0) and P(1) hear only each other; X(2), routed through the bridge B(3) (its
+/// uplink up), hears P, which never hears it back.
+fn pocket() -> Mesh {
     let mut m = Mesh::new(
         (0..4u16).map(|a| gossip_engine(a, a == 3)).collect(),
         vec![
@@ -944,6 +939,18 @@ fn a_pocket_passes_a_certification_out_over_a_one_way_link() {
         ],
     );
     m.nodes[3].handle_uplink(0, true);
+    m
+}
+
+#[test]
+fn a_pocket_passes_a_certification_out_over_a_one_way_link() {
+    // 1000 nodes seed 1: A(0) and P(1) hear only each other; X(2), routed through the
+    // bridge B(3), hears P, which never hears it back. A's certification reached P alone,
+    // and P, without route, relayed nothing from the air: it never left the pocket. Now P,
+    // long without route, relays it like a leaf, and, hearing no one else (a pocket),
+    // repeats it until some copy is heard (at most CONFIRM_TRIES more times), since the
+    // one who hears it may have been away.
+    let mut m = pocket();
     m.run_until(BLIND_WAIT_US + MINUTE);
     assert_eq!(m.nodes[1].route_hops(), None);
     assert_eq!(m.nodes[2].route_hops(), Some(1));
@@ -972,16 +979,7 @@ fn a_pocket_node_hands_its_payments_over_a_one_way_link() {
     // node 44 alone hears 3). P hears one route-less node, A: before, it sent no blind
     // forward (a mesh without bridge, where nobody could take it); a node that hears at
     // most POCKET_NEIGHBOURS others now sends them, and X takes them by the rescue rule.
-    let mut m = Mesh::new(
-        (0..4u16).map(|a| gossip_engine(a, a == 3)).collect(),
-        vec![
-            vec![false, true, false, false], // A: heard by P
-            vec![true, false, true, false],  // P: by A and X (one-way)
-            vec![false, false, false, true], // X: by B
-            vec![false, false, true, false], // B: by X
-        ],
-    );
-    m.nodes[3].handle_uplink(0, true);
+    let mut m = pocket();
     m.submit(0, &payment(1503)).unwrap();
     let id = m.submit(1, &payment(1504)).unwrap();
     m.run_until(BLIND_WAIT_US + 20 * MINUTE);

@@ -651,6 +651,19 @@ mod tests {
         Some(buf[..t.len].to_vec())
     }
 
+    const META: RxMeta = RxMeta {
+        rssi: -100.0,
+        snr: 5.0,
+    };
+
+    /// A neighbour (node 2) that hears `frame` at `at`: its rebroadcast.
+    fn relayed_by_neighbour(at: Instant, frame: &[u8]) -> Vec<u8> {
+        let mut b = FloodRouter::new(ctx(2), 3);
+        b.handle_frame(at, META, frame);
+        let t = b.poll_timeout().unwrap();
+        send(&mut b, t).unwrap()
+    }
+
     #[test]
     fn relays_once_with_lower_hop_limit_after_weighted_delay() {
         let mut a = FloodRouter::new(ctx(1), 3);
@@ -709,15 +722,8 @@ mod tests {
         assert_eq!(again, first);
         a.handle_tx_done(due);
         // A neighbour's rebroadcast is the implicit ACK: nothing more to send.
-        let mut b = FloodRouter::new(ctx(2), 3);
-        let meta = RxMeta {
-            rssi: -100.0,
-            snr: 5.0,
-        };
-        b.handle_frame(due, meta, &again);
-        let t = b.poll_timeout().unwrap();
-        let relayed = send(&mut b, t).unwrap();
-        a.handle_frame(due, meta, &relayed);
+        let relayed = relayed_by_neighbour(due, &again);
+        a.handle_frame(due, META, &relayed);
         assert!(a.unacked.is_empty());
         assert_eq!(a.poll_timeout(), None);
     }
@@ -735,15 +741,8 @@ mod tests {
         assert_eq!(a.store_len(), 1);
         let retx_due = a.poll_timeout().unwrap();
         // One neighbour's rebroadcast arrives before it goes: the implicit ACK cancels it.
-        let mut b = FloodRouter::new(ctx(2), 3);
-        let meta = RxMeta {
-            rssi: -100.0,
-            snr: 5.0,
-        };
-        b.handle_frame(t, meta, &first);
-        let relay_due = b.poll_timeout().unwrap();
-        let relayed = send(&mut b, relay_due).unwrap();
-        a.handle_frame(due, meta, &relayed);
+        let relayed = relayed_by_neighbour(t, &first);
+        a.handle_frame(due, META, &relayed);
         assert_eq!(a.store_len(), 0);
         assert!(send(&mut a, retx_due).is_none());
         assert_eq!(a.poll_timeout(), None);
@@ -768,11 +767,7 @@ mod tests {
         let frame = send_when_due(&mut a).unwrap();
         assert_eq!(frame.len(), item.len() + HEADER_LEN);
         let mut b = FloodRouter::new(ctx(2), 3);
-        let meta = RxMeta {
-            rssi: -100.0,
-            snr: 5.0,
-        };
-        b.handle_frame(Instant::ZERO, meta, &frame);
+        b.handle_frame(Instant::ZERO, META, &frame);
         assert!(matches!(
             b.poll_event(),
             Some(RouterEvent::Received { item: got, hops: Some(0) }) if got == ItemKey::of(&item)
