@@ -151,8 +151,9 @@
 //!   neighbours: it pays [`BLIND_TRIES`] frames per item (`Counters::blind_tx`). (50 nodes,
 //!   seeds 1–200: items never delivered 105 → 78, seed 105's pocket 40 → 19, where node 3
 //!   hears only node 2, and seed 18's 16 → 10; no other seed changed, and in a 50-node
-//!   mesh without bridge no node hears so few.) 50 nodes, seeds 1–100: items never delivered 28 → 13 (seed 45,
-//!   whose node 2 hears nobody: 15 → 0), seeds 1–12 unchanged byte for byte.
+//!   mesh without bridge no node hears so few.) 50 nodes, seeds 1–100: items never
+//!   delivered 28 → 13 (seed 45, whose node 2 hears nobody: 15 → 0), seeds 1–12 unchanged
+//!   byte for byte.
 //! - **A hopeless parent**: a node that hears a routed neighbour which never hears it (a
 //!   one-way link, every try unacknowledged) ends with a distance of [`NO_ROUTE`] through it
 //!   but keeps it as parent. Its items then go like blind forwards, still addressed to that
@@ -1697,10 +1698,9 @@ impl<S: Store, const N: usize> Engine<S, N> {
                 .is_some_and(|t| now >= t.saturating_add(BLIND_WAIT_US))
     }
 
-    /// We hear at most [`POCKET_NEIGHBOURS`] other nodes (none of them routed, or we would
-    /// have a route): a deaf radio, or a pocket whose only way out may be a one-way link
-    /// that we cannot hear back. Only there do blind forwards and repeated rebroadcasts go
-    /// without a routed node in hearing.
+    /// We hear at most [`POCKET_NEIGHBOURS`] other nodes: without route, a deaf radio or a
+    /// pocket whose only way out may be a one-way link that we cannot hear back. Only there
+    /// do blind forwards and repeated rebroadcasts go without a routed node in hearing.
     fn in_pocket(&self) -> bool {
         self.neighbours.len() <= POCKET_NEIGHBOURS
     }
