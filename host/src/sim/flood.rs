@@ -290,6 +290,11 @@ impl FloodRouter {
         }
     }
 
+    /// The item a frame of ours carries (what follows [`FloodRouter::overhead`]).
+    fn item_of(&self, frame: &[u8]) -> ItemKey {
+        ItemKey::of(frame.get(self.overhead()..).unwrap_or(&[]))
+    }
+
     fn remember(&mut self, key: PacketKey, count: u8) -> Option<u8> {
         if let Some(c) = self.heard.get_mut(&key) {
             let old = *c;
@@ -319,7 +324,7 @@ impl FloodRouter {
 
     fn enqueue(&mut self, now: Instant, p: Pending) -> bool {
         if self.queue.len() >= TX_QUEUE_LEN {
-            let item = ItemKey::of(p.frame.get(self.overhead()..).unwrap_or(&[]));
+            let item = self.item_of(&p.frame);
             self.events.push_back(RouterEvent::Dropped {
                 item,
                 reason: DropReason::Overflow,
@@ -578,7 +583,7 @@ impl Router for FloodRouter {
                 let item = self
                     .queue
                     .front()
-                    .map(|p| ItemKey::of(p.frame.get(self.overhead()..).unwrap_or(&[])))
+                    .map(|p| self.item_of(&p.frame))
                     .unwrap_or(ItemKey(0));
                 let reason = if frame_len > buf.len() {
                     DropReason::TooLarge
